@@ -1,0 +1,11 @@
+"""noloop: the vectorization lesson made real.
+
+``noloop.loops`` and ``noloop.vectorized`` hold the seed's computations twice,
+with explicit loops and vectorized.
+"""
+
+from noloop import loops, vectorized
+
+__version__ = "0.1.0"
+
+__all__ = ["loops", "vectorized", "__version__"]

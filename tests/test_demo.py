@@ -1,0 +1,28 @@
+"""`noloop demo` runs offline and shows the table and the training run."""
+
+import subprocess
+import sys
+
+from noloop.demo import load_digit_split, run_demo
+
+
+def test_demo_reports_agreeing_twins_and_a_model_better_than_the_majority():
+    lines = []
+    result = run_demo(lines.append, quick=True)
+    text = "\n".join(lines)
+    for example in ["dot", "matvec", "exp", "gradient"]:
+        assert example in text
+    assert "NO (differ" not in text
+    assert "cost after iteration     0: 0.693147" in text  # ln 2 from w = 0, b = 0
+    split = load_digit_split()
+    majority = 1 - split.Y_test.mean()
+    assert result["test_accuracy"] > majority + 0.05
+
+
+def test_demo_command_runs_installed():
+    completed = subprocess.run(
+        [sys.executable, "-m", "noloop.cli", "demo", "--quick"],
+        capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert "speed-up" in completed.stdout and "test accuracy" in completed.stdout
