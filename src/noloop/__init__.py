@@ -5,7 +5,8 @@ with explicit loops and vectorized.
 """
 
 from noloop import loops, vectorized
+from noloop.linear_model import LogisticRegression
 
 __version__ = "0.1.0"
 
-__all__ = ["loops", "vectorized", "__version__"]
+__all__ = ["LogisticRegression", "loops", "vectorized", "__version__"]

@@ -1,0 +1,313 @@
+"""Solvers: each drives a :class:`noloop._loss.LogisticLoss` from a starting point to its optimum.
+
+Every solver returns a :class:`SolverResult` with the objective at each
+iterate (the seed's ``costs`` list) and why it stopped.
+
+- ``gd``: the seed's batch gradient descent W := W − α dW.
+- ``lbfgs``: quasi-Newton, scipy's L-BFGS-B over the same ``loss_gradient``.
+- ``newton-cholesky``: Newton steps solved by Cholesky; few features, few iterations.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import math
+import os
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from noloop._loss import LogisticLoss
+from noloop._xp import device_of, to_numpy
+
+__all__ = ["SolverResult", "SOLVERS", "gradient_descent", "lbfgs", "newton_cholesky", "curvature_bound"]
+
+Callback = Callable[[int, float], None]
+
+
+@dataclass
+class SolverResult:
+    """What a solver found: the coefficients, the path and why it stopped."""
+
+    coef: Any
+    n_iter: int
+    loss_history: list[float] = field(default_factory=list)
+    converged: bool = False
+    stop_reason: str = ""
+
+
+def _max_abs(array: Any, xp: Any) -> float:
+    return float(xp.max(xp.abs(array)))
+
+
+def curvature_bound(loss: LogisticLoss, n_power_iterations: int = 12, seed: int = 0) -> float:
+    """An estimate of L, the largest curvature of the objective, for the step α = 1 / L.
+
+    The logistic Hessian is at most c · X̃ᵀ diag(s / S) X̃ (c = 1/4 for the
+    sigmoid, 1/2 for softmax) plus l2_reg; power iteration estimates the top
+    eigenvalue of that Gram matrix without forming it. Power iteration
+    approaches from below, so :func:`gradient_descent` also halves α whenever
+    a step fails to decrease the objective enough: it cannot diverge.
+    """
+    xp = loss.xp
+    n_features = int(loss.X.shape[1])
+    rng = np.random.default_rng(seed)
+    start = rng.standard_normal(n_features + int(loss.fit_intercept))
+    v = xp.asarray(start / np.linalg.norm(start), dtype=loss.X.dtype, device=device_of(loss.X))
+    eigenvalue = 0.0
+    for _ in range(n_power_iterations):
+        u = xp.matmul(loss.X, v[:n_features])
+        if loss.fit_intercept:
+            u = u + v[n_features]
+        u = u * loss.normalized_weight
+        product = xp.matmul(u, loss.X)
+        if loss.fit_intercept:
+            product = xp.concat([product, xp.reshape(xp.sum(u), (1,))])
+        eigenvalue = float(xp.linalg.vector_norm(product))
+        if eigenvalue == 0.0:
+            break
+        v = product / eigenvalue
+    factor = 0.5 if loss.multinomial else 0.25
+    return factor * eigenvalue + loss.l2_reg
+
+
+def gradient_descent(
+    loss: LogisticLoss, coef: Any, *, max_iter: int, tol: float,
+    learning_rate: float | str = "auto", callback: Callback | None = None,
+) -> SolverResult:
+    """The seed's batch gradient descent: W := W − α dW, b := b − α db.
+
+    With a float ``learning_rate`` the step is used as given, exactly as in
+    :func:`noloop.vectorized.gradient_descent`. With ``"auto"`` the step is
+    1 / L from :func:`curvature_bound`, halved whenever a step fails the
+    sufficient-decrease test f(W − α g) ≤ f(W) − α/2 ‖g‖², which an L-smooth
+    objective passes for every α ≤ 1 / L; the objective never increases.
+    Stops when max |gradient| ≤ ``tol``.
+    """
+    xp = loss.xp
+    adaptive = learning_rate == "auto"
+    step = 1.0 / curvature_bound(loss) if adaptive else float(learning_rate)
+    result = SolverResult(coef=coef, n_iter=0)
+    value, grad = loss.loss_gradient(coef)
+    value = float(value)
+    while True:
+        result.loss_history.append(value)
+        if callback is not None:
+            callback(result.n_iter, value)
+        if _max_abs(grad, xp) <= tol:
+            result.converged, result.stop_reason = True, f"max |gradient| <= tol = {tol:g}"
+            break
+        if result.n_iter >= max_iter:
+            result.stop_reason = f"max_iter = {max_iter} reached"
+            break
+        while True:
+            candidate = coef - step * grad
+            candidate_value, candidate_grad = loss.loss_gradient(candidate)
+            candidate_value = float(candidate_value)
+            if not adaptive:
+                break
+            squared_norm = float(xp.sum(grad * grad))
+            if candidate_value <= value - 0.5 * step * squared_norm + 1e-12 * abs(value):
+                break
+            step *= 0.5
+            if step < 1e-20:
+                result.stop_reason = "step too small: the objective stopped decreasing"
+                result.coef = coef
+                return result
+        if not math.isfinite(candidate_value):
+            result.stop_reason = (
+                f"the objective became {candidate_value} at iteration {result.n_iter + 1}: "
+                f"learning_rate = {learning_rate} is too large"
+            )
+            break
+        coef, value, grad = candidate, candidate_value, candidate_grad
+        result.n_iter += 1
+    result.coef = coef
+    return result
+
+
+@functools.cache
+def _second_blas() -> Any:
+    """A threadpoolctl selection of the BLAS libraries loaded besides NumPy's own, or None.
+
+    scipy's wheels bring their own OpenBLAS beside NumPy's.
+    """
+    from threadpoolctl import ThreadpoolController
+
+    controller = ThreadpoolController()
+    numpy_package = os.path.dirname(np.__file__)
+    others = [
+        lib.filepath for lib in controller.lib_controllers
+        if lib.user_api == "blas"
+        and not lib.filepath.startswith((numpy_package + os.sep, numpy_package + ".libs" + os.sep))
+    ]
+    return controller.select(filepath=others) if others else None
+
+
+@contextlib.contextmanager
+def _quiet_second_blas():
+    """Run scipy's BLAS single-threaded while L-BFGS-B works on its small vectors.
+
+    With two OpenBLAS copies loaded (NumPy's and scipy's wheels each bring
+    one), each pool's threads spin while the other computes; on 2 cores that
+    made a digits fit 13× slower. L-BFGS-B's own BLAS calls touch only
+    vectors of n_coef entries, so one thread loses nothing.
+    """
+    selection = _second_blas()
+    if selection is None:
+        yield
+        return
+    with selection.limit(limits=1):
+        yield
+
+
+def lbfgs(
+    loss: LogisticLoss, coef: Any, *, max_iter: int, tol: float, callback: Callback | None = None,
+) -> SolverResult:
+    """scipy's L-BFGS-B over ``loss.loss_gradient``; stops when max |gradient| ≤ ``tol``.
+
+    The coefficients travel to the host as float64 each evaluation (they are
+    small); the data and the heavy work stay in ``loss.xp`` on its device.
+    """
+    from scipy.optimize import minimize
+
+    xp = loss.xp
+    shape, dtype, device = tuple(coef.shape), coef.dtype, device_of(coef)
+    history: list[float] = []
+
+    def fun(flat: np.ndarray) -> tuple[float, np.ndarray]:
+        point = xp.asarray(np.reshape(flat, shape), dtype=dtype, device=device)
+        value, grad = loss.loss_gradient(point)
+        return float(value), to_numpy(grad).astype(np.float64).ravel()
+
+    def record(intermediate_result: Any) -> None:
+        history.append(float(intermediate_result.fun))
+        if callback is not None:
+            callback(len(history), history[-1])
+
+    start = to_numpy(coef).astype(np.float64).ravel()
+    first_value = fun(start)[0]
+    history.append(first_value)
+    if callback is not None:
+        callback(0, first_value)
+    with _quiet_second_blas():
+        optimum = minimize(
+            fun, start, jac=True, method="L-BFGS-B", callback=record,
+            options={"maxiter": max_iter, "maxls": 50, "gtol": tol,
+                     "ftol": 64 * np.finfo(float).eps},
+        )
+    converged = bool(optimum.success)
+    if optimum.status == 1:
+        reason = f"max_iter = {max_iter} reached"
+    elif converged:
+        reason = f"converged: {optimum.message}"
+    else:
+        reason = f"line search failed: {optimum.message}"
+    return SolverResult(
+        coef=xp.asarray(np.reshape(optimum.x, shape), dtype=dtype, device=device),
+        n_iter=int(optimum.nit), loss_history=history, converged=converged, stop_reason=reason,
+    )
+
+
+def _solve_positive_definite(H: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """Solve H p = g by Cholesky, adding a small ridge when H is singular.
+
+    The softmax Hessian is singular along 'add the same constant to every
+    intercept', a direction the gradient never has, so a tiny ridge changes
+    nothing else.
+    """
+    from scipy.linalg import LinAlgError, cho_factor, cho_solve
+
+    ridge = 0.0
+    scale = max(float(np.trace(H)) / H.shape[0], np.finfo(H.dtype).tiny)
+    for _ in range(20):
+        try:
+            factor = cho_factor(H + ridge * np.eye(H.shape[0]), check_finite=False)
+            return cho_solve(factor, g, check_finite=False)
+        except LinAlgError:
+            ridge = max(ridge * 10, scale * 1e-10)
+    return np.linalg.lstsq(H, g, rcond=None)[0]
+
+
+def _class_shift_projector(shape: tuple[int, ...], scale: float) -> np.ndarray:
+    """scale · (11ᵀ / K ⊗ I): lifts the softmax Hessian's null space, shifting every class alike.
+
+    Softmax probabilities do not change when the same vector is added to every
+    class's coefficients; the Hessian is singular along those directions and
+    maps the rest into the rest. The gradient never points along them, so
+    adding this term makes H invertible without changing the Newton step.
+    """
+    n_classes, n_dof = shape
+    return scale * np.kron(np.full((n_classes, n_classes), 1.0 / n_classes), np.eye(n_dof))
+
+
+def _without_class_shift(direction: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Remove the class-mean from a flat step, so iterates keep Σₖ coefₖ = 0 like gd and lbfgs."""
+    per_class = np.reshape(direction, shape)
+    return (per_class - per_class.mean(axis=0, keepdims=True)).ravel()
+
+
+def newton_cholesky(
+    loss: LogisticLoss, coef: Any, *, max_iter: int, tol: float, callback: Callback | None = None,
+) -> SolverResult:
+    """Newton's method: solve H p = −g by Cholesky, then a backtracking line search.
+
+    Each iteration costs one Hessian, (n_outputs · (n_features + 1))² entries,
+    so it wins when features (times classes) are few and samples many.
+    """
+    with _quiet_second_blas():
+        return _newton_cholesky(loss, coef, max_iter=max_iter, tol=tol, callback=callback)
+
+
+def _newton_cholesky(
+    loss: LogisticLoss, coef: Any, *, max_iter: int, tol: float, callback: Callback | None,
+) -> SolverResult:
+    xp = loss.xp
+    result = SolverResult(coef=coef, n_iter=0)
+    value, grad = loss.loss_gradient(coef)
+    value = float(value)
+    shape, dtype, device = tuple(coef.shape), coef.dtype, device_of(coef)
+    while True:
+        result.loss_history.append(value)
+        if callback is not None:
+            callback(result.n_iter, value)
+        if _max_abs(grad, xp) <= tol:
+            result.converged, result.stop_reason = True, f"max |gradient| <= tol = {tol:g}"
+            break
+        if result.n_iter >= max_iter:
+            result.stop_reason = f"max_iter = {max_iter} reached"
+            break
+        g = to_numpy(grad).astype(np.float64).ravel()
+        H = to_numpy(loss.hessian(coef)).astype(np.float64)
+        if loss.multinomial:
+            H += _class_shift_projector(shape, scale=float(np.trace(H)) / H.shape[0])
+        direction_np = -_solve_positive_definite(H, g)
+        if loss.multinomial:
+            direction_np = _without_class_shift(direction_np, shape)
+        slope = float(g @ direction_np)
+        direction = xp.asarray(np.reshape(direction_np, shape), dtype=dtype, device=device)
+        step = 1.0
+        while True:
+            candidate = coef + step * direction
+            candidate_value, candidate_grad = loss.loss_gradient(candidate)
+            candidate_value = float(candidate_value)
+            if candidate_value <= value + 1e-4 * step * slope + 1e-12 * abs(value):
+                break
+            step *= 0.5
+            if step < 1e-10:
+                result.stop_reason = "step too small: the line search found no decrease"
+                result.coef = coef
+                return result
+        coef, value, grad = candidate, candidate_value, candidate_grad
+        result.n_iter += 1
+    result.coef = coef
+    return result
+
+
+SOLVERS: dict[str, Callable[..., SolverResult]] = {
+    "lbfgs": lbfgs,
+    "newton-cholesky": newton_cholesky,
+    "gd": gradient_descent,
+}
