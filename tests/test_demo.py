@@ -17,6 +17,12 @@ def test_demo_reports_agreeing_twins_and_a_model_better_than_the_majority():
     split = load_digit_split()
     majority = 1 - split.Y_test.mean()
     assert result["test_accuracy"] > majority + 0.05
+    # the estimator section: noloop and scikit-learn side by side, binary and ten classes
+    for task in ["'3' vs rest", "all ten digits"]:
+        ours = result[f"{task}_noloop_test_accuracy"]
+        theirs = result[f"{task}_scikit-learn_test_accuracy"]
+        assert abs(ours - theirs) <= 0.005
+    assert result["all ten digits_noloop_test_accuracy"] > 0.9
 
 
 def test_demo_command_runs_installed():
