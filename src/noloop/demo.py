@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -120,8 +121,40 @@ def format_estimator_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def run_demo(say: Callable[[str], None] = print, *, quick: bool = False) -> dict[str, float]:
-    """Run the whole demo, printing through ``say``; return the headline numbers."""
+def write_demo_plots(
+    plots_dir: str | Path, rows: list[bench.SeedRow], split: DigitSplit, costs: list[float],
+    num_iterations: int,
+) -> list[Path]:
+    """The demo's pictures: the learning curve, three learning rates compared, the speed-ups."""
+    from noloop.plots import plot_cost_curves, plot_speedups
+
+    folder = Path(plots_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    n_x = split.X_train.shape[0]
+    by_rate = {}
+    for rate in (0.01, 0.1, 1.0):
+        _, _, rate_costs = vectorized.gradient_descent(
+            np.zeros((n_x, 1)), 0.0, split.X_train, split.Y_train, rate, num_iterations
+        )
+        by_rate[f"α = {rate:g}"] = rate_costs
+    return [
+        plot_cost_curves({f"α = {DEMO_LEARNING_RATE:g}": costs}, folder / "cost_curve.png",
+                         title=f"Learning curve: digit '{DEMO_DIGIT}' vs rest, vectorized gradient descent"),
+        plot_cost_curves(by_rate, folder / "learning_rates.png",
+                         title="Learning curves for three learning rates"),
+        plot_speedups([f"{row.name}  ({row.size})" for row in rows],
+                      [row.speedup for row in rows], folder / "speedups.png",
+                      title="The seed's examples: explicit loops vs vectorized, this machine"),
+    ]
+
+
+def run_demo(
+    say: Callable[[str], None] = print, *, quick: bool = False, plots_dir: str | Path | None = None,
+) -> dict[str, float]:
+    """Run the whole demo, printing through ``say``; return the headline numbers.
+
+    With ``plots_dir`` the learning curves and the speed-up chart are written there as PNGs.
+    """
     say("noloop demo: the seed's lesson, measured on this machine")
     say(f"machine: {bench.format_machine(bench.machine_info())}")
     say("")
@@ -146,6 +179,10 @@ def run_demo(say: Callable[[str], None] = print, *, quick: bool = False) -> dict
     say("3. The same digits through noloop.LogisticRegression (lbfgs, C = 1), next to scikit-learn's")
     estimator_rows = compare_estimators(split)
     say(format_estimator_table(estimator_rows))
+    if plots_dir is not None:
+        say("")
+        paths = write_demo_plots(plots_dir, rows, split, costs, len(costs))
+        say(f"4. Pictures written to {Path(plots_dir)}/: " + ", ".join(path.name for path in paths))
     return {
         **{f"{row['task']}_{row['library']}_test_accuracy": row["test_accuracy"]
            for row in estimator_rows},

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numbers
 import sys
 import warnings
-from typing import Any
+from typing import Any, Callable
 
 import array_api_compat
 import numpy as np
@@ -74,6 +74,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         Start from the previous fit's coefficients when shapes allow.
     verbose : int, default=0
         Print the objective every 100 iterations (every iteration when ≥ 2).
+    callback : callable, default=None
+        Called as ``callback(iteration, objective)`` at every iterate, from
+        iteration 0 (the starting point); for progress bars and live plots.
 
     Attributes
     ----------
@@ -105,6 +108,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         class_weight: dict | str | None = None,
         warm_start: bool = False,
         verbose: int = 0,
+        callback: Callable[[int, float], None] | None = None,
     ) -> None:
         self.penalty = penalty
         self.C = C
@@ -116,6 +120,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self.class_weight = class_weight
         self.warm_start = warm_start
         self.verbose = verbose
+        self.callback = callback
 
     # ---------------------------------------------------------------- checks
 
@@ -296,28 +301,33 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         return xp.astype(indices[:, None] == labels[None, :], dtype)
 
     def _initial_coef(self, n_outputs: int, n_dof: int, dtype: Any, xp: Any, device: Any) -> Any:
-        previous = getattr(self, "_coef", None)
-        if self.warm_start and previous is not None and tuple(previous.shape) == (n_outputs, n_dof):
-            return xp.asarray(to_numpy(previous), dtype=dtype, device=device) \
-                if namespace(previous) is not xp else xp.astype(previous, dtype)
+        """Zeros, or with ``warm_start`` the previous fit's [coef_ | intercept_] when shapes match."""
+        if self.warm_start and hasattr(self, "coef_") and \
+                tuple(self.coef_.shape) == (n_outputs, n_dof - int(self.fit_intercept)):
+            previous = np.concatenate(
+                [to_numpy(self.coef_), to_numpy(self.intercept_)[:, None]], axis=1
+            ) if self.fit_intercept else to_numpy(self.coef_)
+            return xp.asarray(previous, dtype=dtype, device=device)
         return xp.zeros((n_outputs, n_dof), dtype=dtype, device=device)
 
-    def _progress(self):
+    def _progress(self) -> Callable[[int, float], None] | None:
         if not self.verbose:
-            return None
+            return self.callback
         every = 1 if self.verbose >= 2 else 100
+        user_callback = self.callback
 
         def report(iteration: int, value: float) -> None:
             if iteration % every == 0:
                 print(f"[{self.solver}] iteration {iteration:6d}  objective {value:.8g}",
                       file=sys.stdout, flush=True)
+            if user_callback is not None:
+                user_callback(iteration, value)
 
         return report
 
     def _set_fitted(self, result: SolverResult, n_outputs: int, xp: Any) -> None:
         coef = result.coef
         n_features = self.n_features_in_
-        self._coef = coef
         self.coef_ = coef[:, :n_features]
         if self.fit_intercept:
             self.intercept_ = coef[:, n_features]
