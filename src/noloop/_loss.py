@@ -32,7 +32,12 @@ and free of overflow for any finite z.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
+
+import numpy as np
+
+from noloop import _kernels
 
 __all__ = ["LogisticLoss", "sigmoid", "log_softmax"]
 
@@ -115,17 +120,65 @@ class LogisticLoss:
         """The gradient of the objective, shaped like ``coef``."""
         return self.loss_gradient(coef)[1]
 
+    @cached_property
+    def _fused(self) -> bool:
+        """Whether the one-pass compiled kernels of :mod:`noloop._kernels` can take this data."""
+        return _kernels.accepts(self.X) and isinstance(self.Y, np.ndarray)
+
+    @property
+    def parameter_dtype(self) -> Any:
+        """The dtype solvers should keep coefficients in.
+
+        float64 whenever the fused kernels run (they compute in float64 for
+        every data dtype, and float32 coefficients would quantize the objective
+        enough to stall L-BFGS's line search); otherwise X's dtype, which the
+        array library needs for ``X @ W``.
+        """
+        return np.float64 if self._fused else self.X.dtype
+
+    @cached_property
+    def _labels(self) -> np.ndarray:
+        """Class index per row (softmax) or the 0/1 label (sigmoid), contiguous for the kernels."""
+        if self.multinomial:
+            return np.ascontiguousarray(np.argmax(self.Y, axis=1), dtype=np.int64)
+        return np.ascontiguousarray(self.Y[:, 0], dtype=np.float64)
+
+    def _fused_loss_gradient(self, coef: np.ndarray) -> tuple[Any, Any]:
+        W, b = self.split(coef)
+        weight = self.normalized_weight
+        if self.multinomial:
+            intercepts = b if self.fit_intercept else np.zeros(W.shape[0])
+            loss, grad = _kernels.multinomial_loss_gradient(
+                self.X, self._labels, weight, np.ascontiguousarray(W), intercepts
+            )
+        else:
+            loss, grad = _kernels.binary_loss_gradient(
+                self.X, self._labels, weight, np.ascontiguousarray(W[0]),
+                float(b[0]) if self.fit_intercept else 0.0,
+            )
+            grad = grad[None, :]
+        if not self.fit_intercept:
+            grad = grad[:, :-1]
+        grad = np.ascontiguousarray(grad, dtype=coef.dtype)
+        if self.l2_reg:
+            grad[:, : W.shape[1]] += self.l2_reg * W
+        return np.asarray(loss + self._penalty(W)), grad
+
     def loss_gradient(self, coef: Any) -> tuple[Any, Any]:
         """Objective and gradient together, sharing one forward pass.
 
         This is the seed's section 4 with weights: dZ = (A − Y) · s / S,
-        dW = dZᵀ X + l2_reg · W, db = Σ dZ.
+        dW = dZᵀ X + l2_reg · W, db = Σ dZ. On C-contiguous NumPy data it runs
+        as one fused pass over X (:mod:`noloop._kernels`); elsewhere as array
+        operations in ``xp``, with the same result to rounding.
 
         Returns
         -------
         loss : 0-d array
         grad : array shaped like ``coef``
         """
+        if self._fused:
+            return self._fused_loss_gradient(coef)
         xp = self.xp
         W, _ = self.split(coef)
         per_example, residual = self._per_example_loss_and_residual(self.logits(coef))
@@ -176,14 +229,24 @@ class LogisticLoss:
             mask[-1, -1] = 0.0
         return mask
 
-    def _weighted_gram(self, h: Any) -> Any:
-        """X̃ᵀ diag(h) X̃ without forming X̃."""
+    def _weighted_gram(self, h: Any, block_rows: int = 4096) -> Any:
+        """X̃ᵀ diag(h) X̃ without forming X̃, block by block of rows.
+
+        Each block's h-scaled copy is small and cache-resident: the whole
+        product never allocates a temporary of X's size.
+        """
         xp = self.xp
-        hX = self.X * h[:, None]
-        gram = xp.matmul(self.X.T, hX)
+        n_samples, n_features = (int(extent) for extent in self.X.shape)
+        gram = xp.zeros((n_features, n_features), dtype=self.X.dtype, device=_device(self.X))
+        column = xp.zeros((n_features,), dtype=self.X.dtype, device=_device(self.X))
+        for start in range(0, n_samples, block_rows):
+            block = self.X[start:start + block_rows, :]
+            h_block = block * h[start:start + block_rows, None]
+            gram = gram + xp.matmul(block.T, h_block)
+            column = column + xp.sum(h_block, axis=0)
         if not self.fit_intercept:
             return gram
-        column = xp.sum(hX, axis=0)[:, None]
+        column = column[:, None]
         corner = xp.reshape(xp.sum(h), (1, 1))
         top = xp.concat([gram, column], axis=1)
         bottom = xp.concat([column.T, corner], axis=1)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import os
 import platform
+import time
 import timeit
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
 import numpy as np
@@ -18,7 +19,11 @@ import numpy as np
 from noloop import loops, vectorized
 from noloop._xp import to_numpy
 
-__all__ = ["SeedRow", "seed_cases", "time_seed_table", "machine_info", "format_seed_table"]
+__all__ = [
+    "SeedRow", "seed_cases", "time_seed_table", "machine_info", "format_seed_table",
+    "RaceRow", "race_problem", "solver_race", "format_race",
+    "ReadsRow", "loss_gradient_reads", "format_reads", "peak_memory_of_fit", "run_bench",
+]
 
 
 @dataclass(frozen=True)
@@ -34,7 +39,11 @@ class SeedCase:
 
 @dataclass(frozen=True)
 class SeedRow:
-    """One measured row: best seconds per call for each twin, their ratio and agreement."""
+    """One measured row: best seconds per call for each twin, their ratio and agreement.
+
+    ``backend_seconds`` holds the vectorized twin's time on other array
+    libraries (``--backends``), keyed by library and device.
+    """
 
     name: str
     equation: str
@@ -44,6 +53,7 @@ class SeedRow:
     speedup: float
     agree: bool
     max_abs_difference: float
+    backend_seconds: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -92,23 +102,59 @@ def seed_cases() -> list[SeedCase]:
     ]
 
 
-def _best_seconds(call: Callable[[], Any], repeat: int, min_seconds: float) -> float:
+def _best_seconds(call: Callable[[], Any], repeat: int, calibrate: bool) -> float:
+    """Best seconds per call over ``repeat`` timings (each of enough calls to last ~0.2 s)."""
     timer = timeit.Timer(call)
-    number = 1
-    if min_seconds > 0:
-        number, _ = timer.autorange() if min_seconds >= 0.2 else (1, 0.0)
+    number = timer.autorange()[0] if calibrate else 1
     return min(timer.repeat(repeat=repeat, number=number)) / number
 
 
-def time_seed_table(*, quick: bool = False, seed: int = 0) -> list[SeedRow]:
+@dataclass(frozen=True)
+class Backend:
+    """An array library (and device) the vectorized twin can run on."""
+
+    name: str
+    convert: Callable[[np.ndarray], Any]
+    synchronize: Callable[[], None]
+
+
+def available_backends() -> list[Backend]:
+    """NumPy, plus PyTorch (CPU, and CUDA where present) and CuPy where installed and usable."""
+    backends = [Backend("numpy", lambda a: a, lambda: None)]
+    try:
+        import torch
+    except ImportError:
+        torch = None
+    if torch is not None:
+        backends.append(Backend("torch-cpu", torch.from_numpy, lambda: None))
+        if torch.cuda.is_available():
+            backends.append(Backend("torch-cuda", lambda a: torch.from_numpy(a).to("cuda"),
+                                    torch.cuda.synchronize))
+    try:
+        import cupy
+
+        cupy.zeros(1)
+        backends.append(Backend("cupy", cupy.asarray,
+                                lambda: cupy.cuda.Device().synchronize()))
+    except Exception:  # not installed, or no CUDA driver for it
+        pass
+    return backends
+
+
+def time_seed_table(
+    *, quick: bool = False, seed: int = 0, backends: list[Backend] | None = None
+) -> list[SeedRow]:
     """Time every seed example with :mod:`noloop.loops` and :mod:`noloop.vectorized`.
 
     Parameters
     ----------
     quick : bool, default=False
-        Shrink every size so the whole table takes well under a second.
+        Shrink every size so the whole table takes a second or two.
     seed : int, default=0
         Seed of the random inputs.
+    backends : list of Backend, optional
+        Also time the vectorized twin on these array libraries (``--backends``);
+        each must agree with the loops too.
 
     Returns
     -------
@@ -119,16 +165,28 @@ def time_seed_table(*, quick: bool = False, seed: int = 0) -> list[SeedRow]:
     rows = []
     for case in seed_cases():
         args = case.make_inputs(rng, quick)
-        loop_result = to_numpy(case.compute(loops, args))
-        vector_result = to_numpy(case.compute(vectorized, args))
-        difference = float(np.max(np.abs(np.asarray(loop_result) - np.asarray(vector_result))))
-        scale = float(np.max(np.abs(np.asarray(loop_result)))) or 1.0
-        loop_seconds = _best_seconds(
-            lambda: case.compute(loops, args), repeat=1 if quick else 3, min_seconds=0
-        )
-        vector_seconds = _best_seconds(
-            lambda: case.compute(vectorized, args), repeat=3 if quick else 7, min_seconds=0.2
-        )
+        loop_result = np.asarray(to_numpy(case.compute(loops, args)))
+        scale = float(np.max(np.abs(loop_result))) or 1.0
+        results = {"numpy": np.asarray(to_numpy(case.compute(vectorized, args)))}
+        loop_seconds = _best_seconds(lambda: case.compute(loops, args),
+                                     repeat=1 if quick else 3, calibrate=False)
+        vector_seconds = _best_seconds(lambda: case.compute(vectorized, args),
+                                       repeat=3 if quick else 7, calibrate=not quick)
+        backend_seconds = {}
+        for backend in backends or []:
+            if backend.name == "numpy":
+                continue
+            converted = tuple(backend.convert(a) if isinstance(a, np.ndarray) else a for a in args)
+
+            def run(converted=converted, backend=backend) -> Any:
+                result = case.compute(vectorized, converted)
+                backend.synchronize()
+                return result
+
+            results[backend.name] = np.asarray(to_numpy(run()))
+            backend_seconds[backend.name] = _best_seconds(run, repeat=3 if quick else 7,
+                                                          calibrate=not quick)
+        difference = max(float(np.max(np.abs(loop_result - result))) for result in results.values())
         rows.append(
             SeedRow(
                 name=case.name,
@@ -139,6 +197,7 @@ def time_seed_table(*, quick: bool = False, seed: int = 0) -> list[SeedRow]:
                 speedup=loop_seconds / vector_seconds,
                 agree=difference <= 1e-9 * scale,
                 max_abs_difference=difference,
+                backend_seconds=backend_seconds,
             )
         )
     return rows
@@ -153,7 +212,9 @@ def _format_seconds(seconds: float) -> str:
 
 def format_seed_table(rows: list[SeedRow]) -> str:
     """The seed table as aligned text, one line per example."""
-    header = ("example", "computes", "size", "loops", "vectorized", "speed-up", "same answer")
+    backends = list(rows[0].backend_seconds) if rows else []
+    header = ("example", "computes", "size", "loops", "vectorized", "speed-up",
+              *[f"{name} (speed-up)" for name in backends], "same answer")
     body = [
         (
             row.name,
@@ -162,6 +223,8 @@ def format_seed_table(rows: list[SeedRow]) -> str:
             _format_seconds(row.loop_seconds),
             _format_seconds(row.vectorized_seconds),
             f"{row.speedup:,.0f}×",
+            *[f"{_format_seconds(row.backend_seconds[name])} "
+              f"({row.loop_seconds / row.backend_seconds[name]:,.0f}×)" for name in backends],
             "yes" if row.agree else f"NO (differ by {row.max_abs_difference:.2g})",
         )
         for row in rows
@@ -212,3 +275,373 @@ def format_machine(info: dict[str, Any]) -> str:
         f"{info['cpu']}, {info['cores']} cores; Python {info['python']}, numpy {info['numpy']}, "
         f"scipy {info['scipy']}, scikit-learn {info['scikit-learn']}; BLAS: {info['blas']}"
     )
+
+
+# ------------------------------------------------------------------ the solver race
+
+RACE_GAP = 1e-6  # "at the optimum": objective within this relative gap of a tight reference
+
+
+@dataclass(frozen=True)
+class RaceRow:
+    """One contestant: seconds to reach the optimum (or not), its objective gap and iterations."""
+
+    contestant: str
+    seconds: float
+    relative_gap: float
+    reached: bool
+    n_iter: int
+    tol: float
+    ratio_to_default: float = float("nan")
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def race_problem(*, quick: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """The race's data: ``make_classification`` with 1e6 × 100 (quick: 20,000 × 20)."""
+    from sklearn.datasets import make_classification
+
+    if quick:
+        return make_classification(n_samples=20_000, n_features=20, n_informative=10,
+                                   random_state=0)
+    return make_classification(n_samples=1_000_000, n_features=100, n_informative=30,
+                               random_state=0)
+
+
+def _objective(X: np.ndarray, y: np.ndarray, coef: Any, intercept: Any, C: float) -> float:
+    """The shared objective (noloop's scaling of scikit-learn's), in float64, at given parameters."""
+    from noloop._loss import LogisticLoss
+    from noloop._xp import namespace
+
+    n_samples = X.shape[0]
+    loss = LogisticLoss(X=X, Y=y[:, None].astype(np.float64),
+                        normalized_weight=np.full(n_samples, 1.0 / n_samples),
+                        l2_reg=1.0 / (C * n_samples), fit_intercept=True, xp=namespace(X))
+    parameters = np.concatenate([np.asarray(to_numpy(coef), dtype=np.float64).reshape(1, -1),
+                                 np.asarray(to_numpy(intercept), dtype=np.float64).reshape(1, 1)],
+                                axis=1)
+    return float(loss.loss(parameters))
+
+
+def _torch_lbfgs(X: np.ndarray, y: np.ndarray, C: float, tol: float) -> tuple[Any, Any, int]:
+    """The plain PyTorch way: full-batch torch.optim.LBFGS on BCE-with-logits plus L2."""
+    import torch
+
+    features = torch.from_numpy(X)
+    labels = torch.from_numpy(y.astype(np.float64))
+    w = torch.zeros(X.shape[1], dtype=torch.float64, requires_grad=True)
+    b = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    l2 = 1.0 / (C * X.shape[0])
+    optimizer = torch.optim.LBFGS([w, b], max_iter=1000, tolerance_grad=tol,
+                                  tolerance_change=1e-14, history_size=10,
+                                  line_search_fn="strong_wolfe")
+
+    def closure() -> Any:
+        optimizer.zero_grad()
+        logits = features @ w + b
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, labels)
+        loss = loss + 0.5 * l2 * (w * w).sum()
+        loss.backward()
+        return loss
+
+    optimizer.step(closure)
+    n_iter = optimizer.state[optimizer._params[0]].get("n_iter", 0)
+    return w.detach().numpy(), b.detach().numpy(), int(n_iter)
+
+
+def _contestants(
+    quick: bool, C: float
+) -> list[tuple[str, Callable[[np.ndarray, np.ndarray, float], Any]]]:
+    """(name, fit(X, y, tol) -> (coef, intercept, n_iter)) for every solver in the race."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LogisticRegression as SklearnLogisticRegression
+
+    from noloop.linear_model import LogisticRegression
+
+    float32_copies: dict[int, np.ndarray] = {}
+
+    def noloop_fit(solver: str, dtype: Any = np.float64, max_iter: int = 1000) -> Callable:
+        def fit(X: np.ndarray, y: np.ndarray, tol: float) -> Any:
+            data = X
+            if dtype != np.float64:  # the user's data already is float32: no conversion timed
+                data = float32_copies.get(id(X))
+                if data is None:
+                    float32_copies.clear()
+                    data = float32_copies[id(X)] = X.astype(dtype)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                model = LogisticRegression(C=C, solver=solver, tol=tol,
+                                           max_iter=max_iter).fit(data, y)
+            return model.coef_, model.intercept_, int(model.n_iter_[0])
+        return fit
+
+    def sklearn_fit(solver: str) -> Callable:
+        def fit(X: np.ndarray, y: np.ndarray, tol: float) -> Any:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                model = SklearnLogisticRegression(C=C, solver=solver, tol=tol,
+                                                  max_iter=1000).fit(X, y)
+            return model.coef_, model.intercept_, int(model.n_iter_[0])
+        return fit
+
+    contestants = [
+        ("noloop lbfgs (default)", noloop_fit("lbfgs")),
+        ("noloop lbfgs, float32 X", noloop_fit("lbfgs", np.float32)),
+        ("noloop newton-cholesky", noloop_fit("newton-cholesky")),
+        ("noloop gd (the seed's update)", noloop_fit("gd", max_iter=100 if quick else 300)),
+        ("scikit-learn lbfgs", sklearn_fit("lbfgs")),
+        ("scikit-learn newton-cholesky", sklearn_fit("newton-cholesky")),
+    ]
+    try:
+        import torch  # noqa: F401
+
+        contestants.append(("PyTorch full-batch LBFGS",
+                            lambda X, y, tol: _torch_lbfgs(X, y, C, tol)))
+    except ImportError:
+        pass
+    return contestants
+
+
+def solver_race(X: np.ndarray, y: np.ndarray, *, C: float = 1.0, quick: bool = False,
+                say: Callable[[str], None] = lambda line: None) -> list[RaceRow]:
+    """Time each solver to the optimum of the same problem, side by side in this process.
+
+    Each contestant starts at tol = 1e-4 (scikit-learn's default) and, while
+    its objective is more than 1e-6 (relative) above a tight reference
+    (noloop's newton-cholesky at tol = 1e-10), tries again with tol ÷ 10;
+    the time reported is that of the first run that got there.
+
+    Returns
+    -------
+    rows : list of RaceRow
+        Ratios are to noloop's default solver (lbfgs): above 1 is slower.
+    """
+    from noloop.linear_model import LogisticRegression
+
+    reference = LogisticRegression(C=C, solver="newton-cholesky", tol=1e-10,
+                                   max_iter=100).fit(X, y)
+    best = _objective(X, y, reference.coef_, reference.intercept_, C)
+    rows = []
+    for name, fit in _contestants(quick, C):
+        fit(X[:500], y[:500], 1e-2)  # warm up: imports, compilation, first-call costs
+        fit(X, y, 1e3)  # and any one-time preparation (the float32 copy), untimed
+        for tol in (1e-4, 1e-5, 1e-6, 1e-7):
+            start = time.perf_counter()
+            coef, intercept, n_iter = fit(X, y, tol)
+            seconds = time.perf_counter() - start
+            gap = (_objective(X, y, coef, intercept, C) - best) / abs(best)
+            if gap <= RACE_GAP or name.startswith("noloop gd"):
+                break  # gd's cap is in iterations: tightening tol would not help it
+        rows.append(RaceRow(name, seconds, gap, gap <= RACE_GAP, n_iter, tol))
+        say(f"  {name}: {seconds:.2f} s")
+    default_seconds = rows[0].seconds
+    return [RaceRow(**{**row.as_dict(), "ratio_to_default": row.seconds / default_seconds})
+            for row in rows]
+
+
+def format_race(rows: list[RaceRow]) -> str:
+    """The race as aligned text: seconds, ratio to noloop's default, objective gap."""
+    lines = [f"{'contestant':<32}{'seconds':>9}{'× default':>11}{'iterations':>12}{'tol':>8}"
+             f"{'objective gap':>15}  at optimum"]
+    for row in rows:
+        lines.append(
+            f"{row.contestant:<32}{row.seconds:>9.2f}{row.ratio_to_default:>10.2f}×"
+            f"{row.n_iter:>12d}{row.tol:>8.0e}{row.relative_gap:>15.1e}  "
+            f"{'yes' if row.reached else 'no'}"
+        )
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------ reads of X
+
+
+@dataclass(frozen=True)
+class ReadsRow:
+    """Seconds of one loss-and-gradient evaluation, in reads of X (seconds of ``X.sum()``)."""
+
+    path: str
+    dtype: str
+    seconds: float
+    reads_of_X: float
+    read_seconds: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def loss_gradient_reads(X: np.ndarray, y: np.ndarray, *, quick: bool = False) -> list[ReadsRow]:
+    """Time one ``loss_gradient`` on (X, y), fused and plain vectorized, float64 and float32.
+
+    One "read of X" is the best time of ``X.sum()`` on the same array, the
+    cheapest full pass over its bytes; a ratio of 1.0 means the evaluation
+    costs no more than streaming X once.
+    """
+    from noloop._loss import LogisticLoss
+    from noloop._xp import namespace
+
+    rows = []
+    rng = np.random.default_rng(0)
+    n_samples, n_features = X.shape
+    for dtype in (np.float64, np.float32):
+        data = np.ascontiguousarray(X, dtype=dtype)
+        loss = LogisticLoss(X=data, Y=y[:, None].astype(np.float64),
+                            normalized_weight=np.full(n_samples, 1.0 / n_samples),
+                            l2_reg=1.0 / n_samples, fit_intercept=True, xp=namespace(data))
+        coef = (rng.standard_normal((1, n_features + 1)) * 0.01).astype(dtype)
+        read = _best_seconds(lambda: data.sum(), repeat=3 if quick else 7, calibrate=False)
+        for path, fused in (("fused one-pass kernel", True), ("plain vectorized (two passes)", False)):
+            loss.__dict__["_fused"] = fused and loss._fused
+            if fused and not loss._fused:
+                continue
+            loss.loss_gradient(coef)  # compile / warm up
+            seconds = _best_seconds(lambda: loss.loss_gradient(coef), repeat=3 if quick else 7,
+                                    calibrate=False)
+            rows.append(ReadsRow(path, np.dtype(dtype).name, seconds, seconds / read, read))
+        del loss.__dict__["_fused"]
+    return rows
+
+
+def format_reads(rows: list[ReadsRow]) -> str:
+    """The reads table as aligned text."""
+    lines = [f"{'loss_gradient path':<32}{'dtype':<9}{'ms':>8}{'reads of X':>12}"
+             f"{'X.sum() ms':>12}"]
+    for row in rows:
+        lines.append(f"{row.path:<32}{row.dtype:<9}{row.seconds * 1e3:>8.1f}{row.reads_of_X:>12.2f}"
+                     f"{row.read_seconds * 1e3:>12.1f}")
+    return "\n".join(lines)
+
+
+_MEMORY_PROBE = """
+import sys, warnings
+import numpy as np
+from noloop import LogisticRegression
+
+def status(field):
+    with open("/proc/self/status") as handle:
+        for line in handle:
+            if line.startswith(field):
+                return int(line.split()[1]) * 1024
+
+X = np.load(sys.argv[1]); y = np.load(sys.argv[2])
+LogisticRegression(max_iter=5).fit(X[:1000], y[:1000])  # imports and compilation first
+with open("/proc/self/clear_refs", "w") as handle:
+    handle.write("5")  # reset the peak (VmHWM) to the current resident size
+before = status("VmRSS")
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    LogisticRegression(solver=sys.argv[3], tol=1e-5).fit(X, y)
+print(before, status("VmHWM"))
+"""
+
+
+def peak_memory_of_fit(X: np.ndarray, y: np.ndarray, solver: str = "lbfgs") -> dict[str, float]:
+    """Peak memory a fit adds beyond its data, measured in a fresh process (Linux).
+
+    X is written to a temporary .npy file and loaded by a child process, which
+    resets its peak resident size (``/proc/self/clear_refs``) once X is loaded
+    and everything is imported, fits, and reports the new peak (VmHWM): the
+    difference is what the fit itself allocated at its busiest.
+    """
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as folder:
+        x_path, y_path = Path(folder) / "X.npy", Path(folder) / "y.npy"
+        np.save(x_path, np.ascontiguousarray(X))
+        np.save(y_path, y)
+        completed = subprocess.run([sys.executable, "-c", _MEMORY_PROBE, str(x_path), str(y_path),
+                                    solver], capture_output=True, text=True, check=True)
+    before, peak = (int(value) for value in completed.stdout.split())
+    return {"solver": solver, "X_bytes": float(X.nbytes), "rss_before_fit_bytes": float(before),
+            "peak_rss_bytes": float(peak), "added_bytes": float(peak - before),
+            "added_fraction_of_X": (peak - before) / X.nbytes}
+
+
+# ------------------------------------------------------------------ the whole bench
+
+
+def run_bench(
+    *, quick: bool = False, backends: bool = False, json_path: str | None = None,
+    plot_path: str | None = None, say: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """``noloop bench``: the seed's table, the solver race, reads of X and peak memory.
+
+    Parameters
+    ----------
+    quick : bool, default=False
+        Small sizes everywhere, so the whole run fits in a test (seconds).
+    backends : bool, default=False
+        Add a vectorized column for every installed array library.
+    json_path, plot_path : str, optional
+        Where to write every row as JSON, and the speed-up chart (PNG, log scale).
+
+    Returns
+    -------
+    report : dict
+        What the JSON holds.
+    """
+    import datetime
+    import json
+
+    info = machine_info()
+    report: dict[str, Any] = {
+        "noloop_bench": 1,
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "quick": quick,
+        "machine": info,
+    }
+    say(f"machine: {format_machine(info)}")
+    say("")
+    say("1. The seed's examples: explicit Python loops vs vectorized (best of repeated timeit runs)")
+    seed_rows = time_seed_table(quick=quick,
+                                backends=available_backends() if backends else None)
+    report["seed_table"] = [row.as_dict() for row in seed_rows]
+    say(format_seed_table(seed_rows))
+    say("")
+
+    X, y = race_problem(quick=quick)
+    size = f"{X.shape[0]:,} × {X.shape[1]}"
+    say(f"2. The solver race: time to the optimum (objective within {RACE_GAP:g} relative of a "
+        f"tight reference), make_classification {size}, C = 1, in this process")
+    race_rows = solver_race(X, y, quick=quick, say=say)
+    report["solver_race"] = {"problem": size, "rows": [row.as_dict() for row in race_rows]}
+    say(format_race(race_rows))
+    sklearn_best = min((row for row in race_rows if row.contestant.startswith("scikit-learn")),
+                       key=lambda row: row.seconds)
+    ratio = sklearn_best.seconds / race_rows[0].seconds
+    say(f"   noloop's default took {race_rows[0].seconds:.2f} s, scikit-learn's fastest "
+        f"({sklearn_best.contestant}) {sklearn_best.seconds:.2f} s: "
+        + (f"{ratio:.1f}× faster" if ratio >= 1 else f"{1 / ratio:.1f}× slower"))
+    say("")
+
+    say(f"3. One loss-and-gradient evaluation on the same {size} X, in reads of X")
+    reads_rows = loss_gradient_reads(X, y, quick=quick)
+    report["loss_gradient_reads"] = [row.as_dict() for row in reads_rows]
+    say(format_reads(reads_rows))
+    memory = peak_memory_of_fit(X, y)
+    report["peak_memory"] = memory
+    say(f"   peak memory a fit adds beyond X: {memory['added_bytes'] / 2**20:,.1f} MiB = "
+        f"{memory['added_fraction_of_X']:.1%} of X ({memory['X_bytes'] / 2**20:,.0f} MiB); "
+        f"whole process at its peak: {memory['peak_rss_bytes'] / 2**20:,.0f} MiB "
+        "(Python, NumPy, scikit-learn and numba included)")
+
+    if plot_path:
+        from noloop.plots import plot_speedups
+
+        plot_speedups([f"{row.name}  ({row.size})" for row in seed_rows],
+                      [row.speedup for row in seed_rows], plot_path,
+                      title=f"Explicit loops vs vectorized ({info['cpu']}, {info['cores']} cores)")
+        say(f"\nspeed-up chart written to {plot_path}")
+    if json_path:
+        from pathlib import Path
+
+        from noloop.io import atomic_write_bytes
+
+        atomic_write_bytes(Path(json_path), json.dumps(report, indent=2).encode("utf-8"))
+        say(f"every row written to {json_path}")
+    return report

@@ -348,6 +348,14 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from noloop.bench import run_bench
+
+    run_bench(quick=args.quick, backends=args.backends, json_path=args.json,
+              plot_path=args.plot)
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from noloop.demo import run_demo
 
@@ -417,6 +425,14 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--m", type=int, default=4, help="examples (default 4)")
     explain.add_argument("--seed", type=int, default=1)
     explain.set_defaults(run=_cmd_explain)
+
+    bench = commands.add_parser("bench", help="measure: the seed's table, the solver race, reads of X")
+    bench.add_argument("--quick", action="store_true", help="small sizes: seconds, for tests")
+    bench.add_argument("--backends", action="store_true",
+                       help="time the vectorized twin on every installed array library too")
+    bench.add_argument("--json", help="write every row to this JSON file")
+    bench.add_argument("--plot", help="write the speed-up chart (log scale) to this PNG")
+    bench.set_defaults(run=_cmd_bench)
 
     demo = commands.add_parser("demo", help="the seed's lesson on this machine, offline")
     demo.add_argument("--quick", action="store_true", help="small sizes, a few seconds")

@@ -253,14 +253,14 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                             fit_intercept=self.fit_intercept, xp=xp)
 
         n_dof = int(X.shape[1]) + int(self.fit_intercept)
-        coef = self._initial_coef(n_outputs, n_dof, dtype, xp, device)
+        coef = self._initial_coef(n_outputs, n_dof, loss.parameter_dtype, xp, device)
         options: dict[str, Any] = {}
         if self.solver == "gd":
             options["learning_rate"] = self.learning_rate
         result: SolverResult = SOLVERS[self.solver](
             loss, coef, max_iter=self.max_iter, tol=self.tol, callback=self._progress(), **options
         )
-        self._set_fitted(result, n_outputs, xp)
+        self._set_fitted(result, n_outputs, xp, dtype)
         if not result.converged:
             warnings.warn(
                 f"{self.solver} did not converge: {result.stop_reason}. Increase `max_iter`, "
@@ -325,8 +325,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
         return report
 
-    def _set_fitted(self, result: SolverResult, n_outputs: int, xp: Any) -> None:
-        coef = result.coef
+    def _set_fitted(self, result: SolverResult, n_outputs: int, xp: Any, dtype: Any) -> None:
+        coef = xp.astype(result.coef, dtype)  # float32 data gets float32 coefficients
         n_features = self.n_features_in_
         self.coef_ = coef[:, :n_features]
         if self.fit_intercept:

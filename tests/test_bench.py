@@ -1,0 +1,84 @@
+"""`noloop bench --quick`: every part runs and the sides agree. Timings are never asserted."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from noloop import bench
+
+
+def test_bench_quick_writes_every_row_and_the_sides_agree(tmp_path):
+    report_path, plot_path = tmp_path / "bench.json", tmp_path / "speedups.png"
+    completed = subprocess.run(
+        [str(Path(sys.executable).parent / "noloop"), "bench", "--quick", "--backends",
+         "--json", str(report_path), "--plot", str(plot_path)],
+        capture_output=True, text=True, timeout=600, check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    report = json.loads(report_path.read_text())
+    assert set(report) >= {"machine", "seed_table", "solver_race", "loss_gradient_reads",
+                           "peak_memory"}
+    assert [row["name"] for row in report["seed_table"]] == ["dot", "matvec", "exp", "gradient"]
+    assert all(row["agree"] for row in report["seed_table"])
+    assert all("torch-cpu" in row["backend_seconds"] for row in report["seed_table"])
+    contestants = [row["contestant"] for row in report["solver_race"]["rows"]]
+    assert contestants[0] == "noloop lbfgs (default)"
+    assert {"scikit-learn lbfgs", "scikit-learn newton-cholesky", "noloop newton-cholesky",
+            "noloop gd (the seed's update)", "PyTorch full-batch LBFGS"} <= set(contestants)
+    for row in report["solver_race"]["rows"]:
+        if not row["contestant"].startswith("noloop gd"):
+            assert row["reached"], row  # same optimum, whatever the speed
+    paths = {(row["path"], row["dtype"]) for row in report["loss_gradient_reads"]}
+    assert ("fused one-pass kernel", "float64") in paths
+    assert ("plain vectorized (two passes)", "float32") in paths
+    assert report["peak_memory"]["X_bytes"] > 0
+    assert plot_path.read_bytes()[:4] == b"\x89PNG"
+    assert "2. The solver race" in completed.stdout
+
+
+def test_fused_kernel_and_plain_path_give_the_same_loss_and_gradient():
+    from noloop._loss import LogisticLoss
+    from noloop._xp import namespace
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((500, 7))
+    for n_outputs in (1, 4):
+        labels = rng.integers(0, max(2, n_outputs), 500)
+        Y = (labels[:, None] == np.arange(n_outputs)).astype(float) if n_outputs > 1 \
+            else labels[:, None].astype(float)
+        weight = rng.uniform(0.1, 1.0, 500)
+        for dtype in (np.float64, np.float32):
+            data = X.astype(dtype)
+            loss = LogisticLoss(data, Y, weight / weight.sum(), 0.01, True, namespace(data))
+            coef = rng.standard_normal((n_outputs, 8)).astype(dtype)
+            assert loss._fused
+            fused_value, fused_grad = loss.loss_gradient(coef)
+            loss.__dict__["_fused"] = False
+            plain_value, plain_grad = loss.loss_gradient(coef)
+            rtol = 1e-12 if dtype == np.float64 else 1e-5
+            np.testing.assert_allclose(fused_value, plain_value, rtol=rtol)
+            np.testing.assert_allclose(fused_grad, plain_grad, rtol=rtol * 10, atol=rtol)
+            assert fused_grad.dtype == dtype
+
+
+def test_strided_and_foreign_arrays_take_the_plain_path():
+    import torch
+
+    from noloop import _kernels
+
+    X = np.ones((10, 4))
+    assert _kernels.accepts(X)
+    assert not _kernels.accepts(np.asfortranarray(X))
+    assert not _kernels.accepts(X[:, ::2])
+    assert not _kernels.accepts(torch.ones((10, 4)))
+    assert not _kernels.accepts(X.astype(np.int64))
+
+
+def test_race_rows_report_ratios_to_the_default():
+    X, y = bench.race_problem(quick=True)
+    rows = bench.solver_race(X[:2000], y[:2000], quick=True)
+    assert rows[0].ratio_to_default == 1.0
+    assert all(np.isfinite(row.ratio_to_default) for row in rows)
