@@ -39,7 +39,7 @@ import numpy as np
 
 from noloop import _kernels
 
-__all__ = ["LogisticLoss", "sigmoid", "log_softmax"]
+__all__ = ["LogisticLoss", "sigmoid", "log_softmax", "penalty_mask"]
 
 
 def sigmoid(z: Any, xp: Any) -> Any:
@@ -223,11 +223,24 @@ class LogisticLoss:
         return H
 
     def _penalty_mask(self, n_dof: int) -> Any:
-        """The identity on the weights, zero on the intercept (which is not penalized)."""
-        mask = self.xp.eye(n_dof, dtype=self.X.dtype, device=_device(self.X))
+        return penalty_mask(n_dof, self.fit_intercept, self.xp, self.X.dtype, _device(self.X))
+
+    def gram_matvec(self, v: Any) -> Any:
+        """X̃ᵀ diag(s / S) X̃ v for v of shape (n_features + fit_intercept,), in two passes over X.
+
+        The curvature of the objective is bounded by a multiple of this Gram
+        matrix; power iteration on it gives gradient descent a safe step.
+        """
+        xp = self.xp
+        n_features = int(self.X.shape[1])
+        u = xp.matmul(self.X, v[:n_features])
         if self.fit_intercept:
-            mask[-1, -1] = 0.0
-        return mask
+            u = u + v[n_features]
+        u = u * self.normalized_weight
+        product = xp.matmul(u, self.X)
+        if self.fit_intercept:
+            product = xp.concat([product, xp.reshape(xp.sum(u), (1,))])
+        return product
 
     def _weighted_gram(self, h: Any, block_rows: int = 4096) -> Any:
         """X̃ᵀ diag(h) X̃ without forming X̃, block by block of rows.
@@ -251,6 +264,14 @@ class LogisticLoss:
         top = xp.concat([gram, column], axis=1)
         bottom = xp.concat([column.T, corner], axis=1)
         return xp.concat([top, bottom], axis=0)
+
+
+def penalty_mask(n_dof: int, fit_intercept: bool, xp: Any, dtype: Any, device: Any) -> Any:
+    """The identity on the weights, zero on the intercept (which is not penalized)."""
+    mask = xp.eye(n_dof, dtype=dtype, device=device)
+    if fit_intercept:
+        mask[-1, -1] = 0.0
+    return mask
 
 
 def _device(array: Any) -> Any:

@@ -47,24 +47,20 @@ def curvature_bound(loss: LogisticLoss, n_power_iterations: int = 12, seed: int 
 
     The logistic Hessian is at most c · X̃ᵀ diag(s / S) X̃ (c = 1/4 for the
     sigmoid, 1/2 for softmax) plus l2_reg; power iteration estimates the top
-    eigenvalue of that Gram matrix without forming it. Power iteration
-    approaches from below, so :func:`gradient_descent` also halves α whenever
-    a step fails to decrease the objective enough: it cannot diverge.
+    eigenvalue of that Gram matrix through ``loss.gram_matvec``, without
+    forming it. Power iteration approaches from below, so
+    :func:`gradient_descent` also halves α whenever a step fails to decrease
+    the objective enough: it cannot diverge.
     """
     xp = loss.xp
-    n_features = int(loss.X.shape[1])
+    n_dof = int(loss.X.shape[1]) + int(loss.fit_intercept)
     rng = np.random.default_rng(seed)
-    start = rng.standard_normal(n_features + int(loss.fit_intercept))
-    v = xp.asarray(start / np.linalg.norm(start), dtype=loss.X.dtype, device=device_of(loss.X))
+    start = rng.standard_normal(n_dof)
+    v = xp.asarray(start / np.linalg.norm(start), dtype=loss.parameter_dtype,
+                   device=device_of(loss.normalized_weight))
     eigenvalue = 0.0
     for _ in range(n_power_iterations):
-        u = xp.matmul(loss.X, v[:n_features])
-        if loss.fit_intercept:
-            u = u + v[n_features]
-        u = u * loss.normalized_weight
-        product = xp.matmul(u, loss.X)
-        if loss.fit_intercept:
-            product = xp.concat([product, xp.reshape(xp.sum(u), (1,))])
+        product = loss.gram_matvec(v)
         eigenvalue = float(xp.linalg.vector_norm(product))
         if eigenvalue == 0.0:
             break

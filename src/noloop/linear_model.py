@@ -20,6 +20,8 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from noloop._dask import (PERSIST_FRACTION, DaskLogisticLoss, block_scores,
+                          cluster_memory_bytes, is_dask, to_dask_arrays)
 from noloop._loss import LogisticLoss, log_softmax, sigmoid
 from noloop._solvers import SOLVERS, SolverResult
 from noloop._xp import device_of, namespace, to_numpy
@@ -225,6 +227,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self : LogisticRegression
         """
         self._check_params()
+        if is_dask(X):
+            return self._fit_dask(X, y, sample_weight)
         if not _is_foreign_array(X) and _is_foreign_array(y):
             y = to_numpy(y)
         if _is_foreign_array(X) or _is_foreign_array(y):
@@ -261,13 +265,80 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             loss, coef, max_iter=self.max_iter, tol=self.tol, callback=self._progress(), **options
         )
         self._set_fitted(result, n_outputs, xp, dtype)
+        self._warn_if_not_converged(result)
+        return self
+
+    def _fit_dask(self, X: Any, y: Any, sample_weight: Any) -> "LogisticRegression":
+        """Fit on dask arrays or DataFrames: one map over chunks and a tree reduction per evaluation.
+
+        X is persisted in cluster memory when it takes at most half of it, and
+        streamed from its source at every evaluation otherwise.
+        """
+        import dask
+        import dask.array as da
+
+        X, y, weight, feature_names = to_dask_arrays(X, y, sample_weight)
+        if y is None:
+            raise ValueError("y is required to fit")
+        self.n_features_in_ = int(X.shape[1])
+        if feature_names is not None:
+            self.feature_names_in_ = np.asarray(feature_names, dtype=object)
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        classes = np.unique(da.unique(y).compute())
+        if classes.size < 2:
+            raise ValueError(
+                "This solver needs samples of at least 2 classes in the data, but the data "
+                f"contains only one class: {classes[0]!r}"
+            )
+        self.classes_ = classes
+        indices = y.map_blocks(lambda block: np.searchsorted(classes, block), dtype=np.int64)
+        counts = da.bincount(indices, weights=weight, minlength=classes.size)
+        if weight is not None:
+            bad = (~da.isfinite(weight)).sum() + (weight < 0).sum()
+            counts, n_bad = dask.compute(counts, bad)
+            if n_bad:
+                raise ValueError("`sample_weight` must be finite and non-negative")
+        else:
+            (counts,) = dask.compute(counts)
+        per_class = None
+        if self.class_weight == "balanced":
+            per_class = counts.sum() / (classes.size * np.maximum(counts, np.finfo(float).tiny))
+        elif isinstance(self.class_weight, dict):
+            per_class = np.array([float(self.class_weight.get(label, 1.0)) for label in classes])
+        weight_sum = float(counts.sum() if per_class is None else (counts * per_class).sum())
+        if not weight_sum > 0:
+            raise ValueError("`sample_weight` must have a positive sum; got all zero weights")
+
+        self.persisted_ = bool(X.nbytes <= PERSIST_FRACTION * cluster_memory_bytes())
+        if self.persisted_:
+            X, y, weight = dask.persist(X, y, weight)
+        n_outputs = 1 if classes.size == 2 else int(classes.size)
+        loss = DaskLogisticLoss(
+            X=X, y=y, weight=weight, classes=classes, weight_sum=weight_sum,
+            l2_reg=0.0 if self.penalty is None else 1.0 / (self.C * weight_sum),
+            fit_intercept=self.fit_intercept, class_weight=per_class,
+        )
+        xp = namespace(np.zeros(1))
+        n_dof = self.n_features_in_ + int(self.fit_intercept)
+        coef = self._initial_coef(n_outputs, n_dof, np.float64, xp, "cpu")
+        options: dict[str, Any] = {}
+        if self.solver == "gd":
+            options["learning_rate"] = self.learning_rate
+        result: SolverResult = SOLVERS[self.solver](
+            loss, coef, max_iter=self.max_iter, tol=self.tol, callback=self._progress(), **options
+        )
+        self._set_fitted(result, n_outputs, xp, np.dtype(X.dtype))
+        self._warn_if_not_converged(result)
+        return self
+
+    def _warn_if_not_converged(self, result: SolverResult) -> None:
         if not result.converged:
             warnings.warn(
                 f"{self.solver} did not converge: {result.stop_reason}. Increase `max_iter`, "
                 "scale the data (e.g. StandardScaler), or loosen `tol`.",
-                ConvergenceWarning, stacklevel=2,
+                ConvergenceWarning, stacklevel=3,
             )
-        return self
 
     def _sample_weight(self, sample_weight: Any, indices: Any, X: Any, xp: Any) -> Any:
         n_samples = int(X.shape[0])
@@ -363,10 +434,32 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         scores : array of shape (n_samples,) for two classes, else (n_samples, n_classes)
         """
         check_is_fitted(self)
+        if is_dask(X):
+            return self._dask_decision_function(X)
         X, xp = self._validate_X(X, reset=False)
         coef, intercept = self._parameters_like(X, xp)
         scores = xp.matmul(X, coef.T) + intercept
         return scores[:, 0] if int(scores.shape[1]) == 1 else scores
+
+    def _dask_decision_function(self, X: Any) -> Any:
+        """Lazy logits for a dask array or DataFrame, chunked like X's rows."""
+        import dask.dataframe as dd
+
+        if isinstance(X, dd.DataFrame) and hasattr(self, "feature_names_in_"):
+            missing = [name for name in self.feature_names_in_ if name not in X.columns]
+            if missing:
+                raise ValueError(f"X lacks the feature column(s) {', '.join(map(repr, missing))} "
+                                 "the model was fitted with")
+            X = X[list(self.feature_names_in_)]
+        X, _, _, _ = to_dask_arrays(X)
+        if int(X.shape[1]) != self.n_features_in_:
+            raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is "
+                             f"expecting {self.n_features_in_} features as input.")
+        coef = to_numpy(self.coef_).astype(X.dtype)
+        intercept = to_numpy(self.intercept_).astype(X.dtype)
+        scores = X.map_blocks(block_scores, coef, intercept, dtype=X.dtype,
+                              chunks=(X.chunks[0], (coef.shape[0],)))
+        return scores[:, 0] if coef.shape[0] == 1 else scores
 
     def predict_proba(self, X: Any) -> Any:
         """Class probabilities, columns in the order of ``classes_``.
@@ -411,6 +504,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             indices = xp.astype(scores > 0, xp.int64)
         else:
             indices = xp.argmax(scores, axis=1)
+        if is_dask(indices):
+            classes = self.classes_
+            return indices.map_blocks(lambda block: classes[block], dtype=classes.dtype)
         if isinstance(scores, np.ndarray) or self.classes_.dtype.kind not in "biuf":
             return self.classes_[to_numpy(indices)]
         classes = xp.asarray(self.classes_, device=device_of(scores))
@@ -420,6 +516,12 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         """Mean accuracy of ``predict(X)`` against ``y``."""
         from sklearn.metrics import accuracy_score
 
+        if is_dask(X):
+            import dask
+
+            predicted, y = dask.compute(self.predict(X), y if is_dask(y) else np.asarray(y))
+            return float(accuracy_score(np.asarray(y).ravel(), predicted, sample_weight=None
+                                        if sample_weight is None else np.asarray(sample_weight)))
         predicted = to_numpy(self.predict(X))
         return float(accuracy_score(to_numpy(y) if _is_foreign_array(y) else y, predicted,
                                     sample_weight=None if sample_weight is None

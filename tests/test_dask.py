@@ -1,0 +1,145 @@
+"""Training on a real dask.distributed LocalCluster (worker processes on 127.0.0.1)."""
+
+import os
+import signal
+import warnings
+
+import dask
+import dask.array as da
+import dask.dataframe as dd
+import numpy as np
+import pandas as pd
+import pytest
+from distributed import Client, LocalCluster
+from sklearn.datasets import make_classification
+
+from noloop import LogisticRegression
+
+
+def cluster(**options):
+    return LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                        dashboard_address=None, **options)
+
+
+@pytest.fixture(scope="module")
+def client():
+    with cluster() as local, Client(local) as connected:
+        yield connected
+
+
+def problem(n_classes, n_samples=6000, n_features=8, seed=0):
+    return make_classification(n_samples=n_samples, n_features=n_features, n_informative=5,
+                               n_classes=n_classes, random_state=seed)
+
+
+@pytest.mark.parametrize("solver", ["lbfgs", "newton-cholesky"])
+@pytest.mark.parametrize("n_classes", [2, 4])
+def test_dask_array_fit_equals_numpy_fit(client, n_classes, solver):
+    X, y = problem(n_classes)
+    weight = np.random.default_rng(0).uniform(0.5, 2.0, len(y))
+    settings = dict(solver=solver, tol=1e-10, max_iter=1000, class_weight="balanced")
+    reference = LogisticRegression(**settings).fit(X, y, sample_weight=weight)
+    model = LogisticRegression(**settings).fit(
+        da.from_array(X, chunks=(1000, -1)), da.from_array(y, chunks=1000),
+        sample_weight=da.from_array(weight, chunks=1000),
+    )
+    assert model.persisted_
+    np.testing.assert_allclose(model.coef_, reference.coef_, atol=1e-6)
+    np.testing.assert_allclose(model.intercept_, reference.intercept_, atol=1e-6)
+    # predictions stay lazy, chunked like X's rows, 2-D probabilities as in scikit-learn
+    Xd = da.from_array(X, chunks=(1500, -1))
+    proba = model.predict_proba(Xd)
+    assert isinstance(proba, da.Array) and proba.shape == (len(y), n_classes)
+    assert proba.chunks[0] == Xd.chunks[0]
+    np.testing.assert_allclose(proba.compute(), reference.predict_proba(X), atol=1e-6)
+    predicted = model.predict(Xd)
+    assert isinstance(predicted, da.Array)
+    assert np.mean(predicted.compute() == reference.predict(X)) > 0.999
+    # and the fitted model is an ordinary one: NumPy in, NumPy out
+    np.testing.assert_allclose(model.predict_proba(X), reference.predict_proba(X), atol=1e-6)
+
+
+def test_parquet_dataset_fit_equals_numpy_fit(client, tmp_path):
+    X, y = problem(3, n_samples=8000)
+    frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])]).assign(
+        label=np.array(["ant", "bee", "cat"])[y])
+    folder = tmp_path / "dataset"
+    folder.mkdir()
+    for part, rows in enumerate(np.array_split(np.arange(len(frame)), 5)):
+        frame.iloc[rows].to_parquet(folder / f"part-{part}.parquet", index=False)
+    data = dd.read_parquet(str(folder / "*.parquet"))
+    model = LogisticRegression(tol=1e-10).fit(data.drop(columns="label"), data["label"])
+    reference = LogisticRegression(tol=1e-10).fit(frame.drop(columns="label"), frame["label"])
+    assert list(model.classes_) == ["ant", "bee", "cat"]
+    assert list(model.feature_names_in_) == list(reference.feature_names_in_)
+    np.testing.assert_allclose(model.coef_, reference.coef_, atol=1e-6)
+    labels = model.predict(data.drop(columns="label")).compute()
+    assert np.mean(labels == reference.predict(frame.drop(columns="label"))) > 0.999
+
+
+def test_killing_a_worker_mid_fit_still_gives_the_same_model(client):
+    X, y = problem(2, n_samples=20000)
+    reference = LogisticRegression(tol=1e-10).fit(X, y)
+    victim = {"killed": False}
+
+    def kill_one_worker(iteration, objective):
+        if iteration == 3 and not victim["killed"]:
+            pid = next(iter(client.run(os.getpid).values()))
+            os.kill(pid, signal.SIGKILL)  # the nanny restarts it; Dask recomputes its chunks
+            victim["killed"] = True
+
+    model = LogisticRegression(tol=1e-10, callback=kill_one_worker).fit(
+        da.from_array(X, chunks=(2000, -1)), da.from_array(y, chunks=2000))
+    assert victim["killed"]
+    np.testing.assert_allclose(model.coef_, reference.coef_, atol=1e-6)
+
+
+_PEAK = """
+def reset():
+    with open("/proc/self/clear_refs", "w") as handle:
+        handle.write("5")
+def status(field):
+    with open("/proc/self/status") as handle:
+        for line in handle:
+            if line.startswith(field):
+                return int(line.split()[1]) * 1024
+"""
+
+
+def test_parquet_three_times_larger_than_the_workers_memory_trains_out_of_core(tmp_path):
+    n_rows, n_features = 120_000, 100
+    X, y = make_classification(n_samples=n_rows, n_features=n_features, n_informative=20,
+                               random_state=1)
+    folder = tmp_path / "big"
+    folder.mkdir()
+    columns = [f"x{i}" for i in range(n_features)]
+    for part, rows in enumerate(np.array_split(np.arange(n_rows), 16)):
+        pd.DataFrame(X[rows], columns=columns).assign(y=y[rows]).to_parquet(
+            folder / f"part-{part:02d}.parquet", index=False)
+    reference = LogisticRegression(tol=1e-6).fit(X, y)
+    data_bytes = X.nbytes
+    del X
+    limit = data_bytes // 6  # per worker: the two together hold a third of the data
+    namespace = {}
+    exec(_PEAK, namespace)
+    # the limit is what the cluster reports; nothing may pause or kill a worker over it here
+    with dask.config.set({"distributed.worker.memory.target": False,
+                          "distributed.worker.memory.spill": False,
+                          "distributed.worker.memory.pause": False,
+                          "distributed.worker.memory.terminate": False}):
+        with cluster(memory_limit=limit) as local, Client(local) as connected:
+            data = dd.read_parquet(str(folder / "*.parquet"))
+            # first a small fit, so imports and loading the compiled kernel are not counted
+            first = data.partitions[:2]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                LogisticRegression(max_iter=2).fit(first[columns], first["y"])
+            connected.run(namespace["reset"])
+            before = connected.run(namespace["status"], "VmRSS")
+            model = LogisticRegression(tol=1e-6).fit(data[columns], data["y"])
+            peaks = connected.run(namespace["status"], "VmHWM")
+    assert 2 * limit * 3 <= data_bytes + 16
+    assert not model.persisted_  # streamed from the files at every evaluation
+    np.testing.assert_allclose(model.coef_, reference.coef_, atol=1e-5)
+    for worker, peak in peaks.items():
+        assert peak - before[worker] < data_bytes / 2, (peak - before[worker], data_bytes)
