@@ -143,3 +143,81 @@ def test_parquet_three_times_larger_than_the_workers_memory_trains_out_of_core(t
     np.testing.assert_allclose(model.coef_, reference.coef_, atol=1e-5)
     for worker, peak in peaks.items():
         assert peak - before[worker] < data_bytes / 2, (peak - before[worker], data_bytes)
+
+
+# ---------------------------------------------------------------- the command line
+
+
+def _write_dataset(folder, frame, parts=4):
+    folder.mkdir()
+    for part, rows in enumerate(np.array_split(np.arange(len(frame)), parts)):
+        frame.iloc[rows].to_parquet(folder / f"part-{part}.parquet", index=False)
+
+
+def test_cli_trains_on_a_local_cluster_and_writes_partitioned_predictions(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    noloop = str(Path(sys.executable).parent / "noloop")
+    X, y = problem(3, n_samples=6000)
+    frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])]).assign(y=y)
+    _write_dataset(tmp_path / "data", frame)
+    model_path = tmp_path / "model.safetensors"
+    trained = subprocess.run(
+        [noloop, "train", str(tmp_path / "data" / "*.parquet"), "--target", "y", "--model",
+         str(model_path), "--scheduler", "local:2", "--solver", "newton-cholesky",
+         "--tol", "1e-10", "--no-standardize", "--test-size", "0.25"],
+        capture_output=True, text=True, timeout=300, check=False)
+    assert trained.returncode == 0, trained.stderr
+    assert "with Dask (the cluster at tcp://127.0.0.1:" in trained.stdout
+    assert "test  accuracy" in trained.stdout
+    predicted = subprocess.run(
+        [noloop, "predict", str(model_path), str(tmp_path / "data"), "--output",
+         str(tmp_path / "predictions.parquet"), "--proba"],
+        capture_output=True, text=True, timeout=300, check=False)
+    assert predicted.returncode == 0, predicted.stderr
+    parts = sorted((tmp_path / "predictions.parquet").glob("*.parquet"))
+    assert len(parts) == 4
+    result = pd.concat([pd.read_parquet(part) for part in parts], ignore_index=True)
+    from noloop import load_model
+
+    model = load_model(model_path)
+    np.testing.assert_allclose(result[[f"proba_{k}" for k in range(3)]].to_numpy(),
+                               model.predict_proba(frame.drop(columns="y")), atol=1e-12)
+
+
+def test_cli_reads_a_large_file_with_dask_and_says_so(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    X, y = problem(2, n_samples=3000)
+    frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])]).assign(y=y)
+    frame.to_parquet(tmp_path / "big.parquet", index=False)
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "noloop"), "train", str(tmp_path / "big.parquet"),
+         "--target", "y", "--model", str(tmp_path / "m.safetensors"), "--dask-above", "1000"],
+        capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "more than 1,000 bytes: reading it with Dask" in result.stdout
+
+
+def test_cli_unreachable_scheduler_is_one_error_and_keeps_the_model(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    model_path = tmp_path / "model.safetensors"
+    model_path.write_bytes(b"an existing model")
+    X, y = problem(2, n_samples=500)
+    pd.DataFrame(X).rename(columns=str).assign(y=y).to_parquet(tmp_path / "d.parquet")
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "noloop"), "train", str(tmp_path / "d.parquet"),
+         "--target", "y", "--model", str(model_path), "--scheduler", "tcp://127.0.0.1:9"],
+        capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(
+        "error: cannot reach the Dask scheduler at tcp://127.0.0.1:9"), result.stderr
+    assert model_path.read_bytes() == b"an existing model"

@@ -188,6 +188,9 @@ class DaskLogisticLoss:
             else [None] * self.X.numblocks[0],
         ))
         self.normalized_weight = np.zeros(1)  # only its device is read, by curvature_bound
+        from dask import delayed
+
+        self._shared_settings = delayed(self._settings(), pure=True)
 
     @property
     def n_outputs(self) -> int:
@@ -209,8 +212,8 @@ class DaskLogisticLoss:
         from dask import delayed
 
         shared = delayed(np.asarray(argument, dtype=np.float64), pure=True)
-        settings = delayed(self._settings(), pure=True)
-        parts = [delayed(_block_task, pure=True)(what, shared, X_block, labels, weight, settings)
+        parts = [delayed(_block_task, pure=True)(what, shared, X_block, labels, weight,
+                                                 self._shared_settings)
                  for X_block, labels, weight in self._blocks]
         try:
             (total,) = dask.compute(_tree_sum(parts))

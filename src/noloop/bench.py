@@ -23,6 +23,7 @@ __all__ = [
     "SeedRow", "seed_cases", "time_seed_table", "machine_info", "format_seed_table",
     "RaceRow", "race_problem", "solver_race", "format_race",
     "ReadsRow", "loss_gradient_reads", "format_reads", "peak_memory_of_fit", "run_bench",
+    "reference_objective", "dask_race",
 ]
 
 
@@ -405,7 +406,17 @@ def _contestants(
     return contestants
 
 
+def reference_objective(X: np.ndarray, y: np.ndarray, C: float = 1.0) -> float:
+    """The objective at a tight optimum: noloop's newton-cholesky at tol = 1e-10."""
+    from noloop.linear_model import LogisticRegression
+
+    reference = LogisticRegression(C=C, solver="newton-cholesky", tol=1e-10,
+                                   max_iter=100).fit(X, y)
+    return _objective(X, y, reference.coef_, reference.intercept_, C)
+
+
 def solver_race(X: np.ndarray, y: np.ndarray, *, C: float = 1.0, quick: bool = False,
+                best: float | None = None,
                 say: Callable[[str], None] = lambda line: None) -> list[RaceRow]:
     """Time each solver to the optimum of the same problem, side by side in this process.
 
@@ -419,11 +430,8 @@ def solver_race(X: np.ndarray, y: np.ndarray, *, C: float = 1.0, quick: bool = F
     rows : list of RaceRow
         Ratios are to noloop's default solver (lbfgs): above 1 is slower.
     """
-    from noloop.linear_model import LogisticRegression
-
-    reference = LogisticRegression(C=C, solver="newton-cholesky", tol=1e-10,
-                                   max_iter=100).fit(X, y)
-    best = _objective(X, y, reference.coef_, reference.intercept_, C)
+    if best is None:
+        best = reference_objective(X, y, C)
     rows = []
     for name, fit in _contestants(quick, C):
         fit(X[:500], y[:500], 1e-2)  # warm up: imports, compilation, first-call costs
@@ -444,15 +452,101 @@ def solver_race(X: np.ndarray, y: np.ndarray, *, C: float = 1.0, quick: bool = F
 
 def format_race(rows: list[RaceRow]) -> str:
     """The race as aligned text: seconds, ratio to noloop's default, objective gap."""
-    lines = [f"{'contestant':<32}{'seconds':>9}{'× default':>11}{'iterations':>12}{'tol':>8}"
+    width = max(32, *(len(row.contestant) + 2 for row in rows))
+    lines = [f"{'contestant':<{width}}{'seconds':>9}{'× default':>11}{'iterations':>12}{'tol':>8}"
              f"{'objective gap':>15}  at optimum"]
     for row in rows:
         lines.append(
-            f"{row.contestant:<32}{row.seconds:>9.2f}{row.ratio_to_default:>10.2f}×"
+            f"{row.contestant:<{width}}{row.seconds:>9.2f}{row.ratio_to_default:>10.2f}×"
             f"{row.n_iter:>12d}{row.tol:>8.0e}{row.relative_gap:>15.1e}  "
             f"{'yes' if row.reached else 'no'}"
         )
     return "\n".join(lines)
+
+
+# ------------------------------------------------------------------ Dask
+
+
+WORKER_ENV = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+
+
+def _warm_up_worker() -> None:
+    import warnings
+
+    from noloop.linear_model import LogisticRegression
+
+    X = np.random.default_rng(0).standard_normal((64, 3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        LogisticRegression(max_iter=2).fit(X, X[:, 0] > 0)
+
+
+def dask_race(X: np.ndarray, y: np.ndarray, *, best: float, C: float = 1.0, quick: bool = False,
+              n_workers: int = 2, say: Callable[[str], None] = lambda line: None
+              ) -> list[RaceRow]:
+    """The same problem on a LocalCluster of ``n_workers`` processes, against the NumPy path.
+
+    The data is persisted on the workers before the clock starts, as it would
+    be when read there from storage; each worker runs one thread.
+    """
+    import logging
+    import warnings
+
+    import dask.array as da
+    from distributed import Client, LocalCluster, wait
+    from sklearn.exceptions import ConvergenceWarning
+
+    from noloop.linear_model import LogisticRegression
+
+    def timed(name: str, fit: Callable[[], Any]) -> RaceRow:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            start = time.perf_counter()
+            coef, intercept, n_iter = fit()
+            seconds = time.perf_counter() - start
+        gap = (_objective(X, y, coef, intercept, C) - best) / abs(best)
+        say(f"  {name}: {seconds:.2f} s")
+        return RaceRow(name, seconds, gap, gap <= RACE_GAP, n_iter, 1e-4)
+
+    def noloop_fit(X_: Any, y_: Any) -> Callable[[], Any]:
+        def fit() -> Any:
+            model = LogisticRegression(C=C, tol=1e-4, max_iter=1000).fit(X_, y_)
+            return model.coef_, model.intercept_, int(model.n_iter_[0])
+        return fit
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        LogisticRegression(max_iter=2).fit(X[:500], y[:500])  # warm up the NumPy path
+    rows = [timed("noloop lbfgs, NumPy in memory", noloop_fit(X, y))]
+    with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                      host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR,
+                      env=WORKER_ENV) as cluster, Client(cluster) as client:
+        # one chunk per worker: every extra level of the reduction tree costs a round of
+        # transfers between worker processes (measured: 8 chunks ~80 ms per evaluation,
+        # 2 chunks ~5 ms, on 2 cores)
+        chunk_rows = -(-X.shape[0] // n_workers)
+        X_dask = da.from_array(X, chunks=(chunk_rows, -1))
+        y_dask = da.from_array(y, chunks=chunk_rows)
+        X_dask, y_dask = client.persist([X_dask, y_dask])
+        wait([X_dask, y_dask])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            client.run(_warm_up_worker)  # imports and compiled kernels, on every worker
+        rows.append(timed(f"noloop lbfgs, Dask LocalCluster ({n_workers} workers)",
+                          noloop_fit(X_dask, y_dask)))
+        try:
+            from dask_ml.linear_model import LogisticRegression as DaskMLLogisticRegression
+        except ImportError:
+            say("  dask-ml: not installed, no row")
+        else:
+            def dask_ml_fit() -> Any:
+                model = DaskMLLogisticRegression(C=C, solver="lbfgs", tol=1e-4, max_iter=1000)
+                model.fit(X_dask, y_dask)
+                return model.coef_, model.intercept_, int(getattr(model, "n_iter_", 0) or 0)
+            rows.append(timed("dask-ml lbfgs, same cluster", dask_ml_fit))
+    default_seconds = rows[0].seconds
+    return [RaceRow(**{**row.as_dict(), "ratio_to_default": row.seconds / default_seconds})
+            for row in rows]
 
 
 # ------------------------------------------------------------------ reads of X
@@ -608,7 +702,8 @@ def run_bench(
     size = f"{X.shape[0]:,} × {X.shape[1]}"
     say(f"2. The solver race: time to the optimum (objective within {RACE_GAP:g} relative of a "
         f"tight reference), make_classification {size}, C = 1, in this process")
-    race_rows = solver_race(X, y, quick=quick, say=say)
+    best = reference_objective(X, y)
+    race_rows = solver_race(X, y, quick=quick, best=best, say=say)
     report["solver_race"] = {"problem": size, "rows": [row.as_dict() for row in race_rows]}
     say(format_race(race_rows))
     sklearn_best = min((row for row in race_rows if row.contestant.startswith("scikit-learn")),
@@ -629,6 +724,18 @@ def run_bench(
         f"{memory['added_fraction_of_X']:.1%} of X ({memory['X_bytes'] / 2**20:,.0f} MiB); "
         f"whole process at its peak: {memory['peak_rss_bytes'] / 2**20:,.0f} MiB "
         "(Python, NumPy, scikit-learn and numba included)")
+
+    say("")
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        say("4. Dask: not installed (pip install 'noloop[dask]'), no rows")
+    else:
+        say(f"4. The same {size} problem on a 2-worker Dask LocalCluster, against the NumPy path "
+            "(ratios to NumPy)")
+        dask_rows = dask_race(X, y, best=best, quick=quick, say=say)
+        report["dask"] = {"problem": size, "rows": [row.as_dict() for row in dask_rows]}
+        say(format_race(dask_rows))
 
     if plot_path:
         from noloop.plots import plot_speedups

@@ -84,8 +84,11 @@ class _Progress:
 @contextlib.contextmanager
 def _warnings_as_lines() -> Iterator[None]:
     """Show library warnings (ConvergenceWarning) as one ``warning:`` line each."""
+    from sklearn.exceptions import ConvergenceWarning
+
     with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+        warnings.simplefilter("ignore")
+        warnings.simplefilter("always", ConvergenceWarning)
         yield
     seen = set()
     for warning in caught:
@@ -162,11 +165,26 @@ def _metrics(model: Any, X: Any, y: Any) -> dict[str, Any]:
 
 
 def _standardize(X: Any) -> tuple[Any, Any, Any]:
-    """(X − mean) / std per column, with the mean and std (1 where a column is constant)."""
+    """(X − mean) / std per column, with the mean and std (1 where a column is constant).
+
+    On a dask DataFrame the statistics take one pass and the scaling stays lazy.
+    """
+    from noloop._dask import is_dask
+
     mean = X.mean(axis=0)
     scale = X.std(axis=0, ddof=0)  # population std, as StandardScaler
+    if is_dask(X):
+        import dask
+
+        mean, scale = dask.compute(mean, scale)
+        scale[scale == 0] = 1.0
+        return X.map_partitions(_scale_rows, mean, scale, meta=X._meta), mean, scale
     scale[scale == 0] = 1.0
-    return (X - mean) / scale, mean, scale
+    return _scale_rows(X, mean, scale), mean, scale
+
+
+def _scale_rows(X: Any, mean: Any, scale: Any) -> Any:
+    return (X - mean) / scale
 
 
 def _fold_standardization(model: Any, mean: Any, scale: Any) -> None:
@@ -200,19 +218,166 @@ def _fit(args: argparse.Namespace, X: Any, y: Any, learning_rate: float | str, l
     return model
 
 
+def _free_memory_bytes() -> float:
+    import os
+
+    try:
+        import psutil
+
+        return float(psutil.virtual_memory().available)
+    except ImportError:
+        return float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES"))
+
+
+def _human_bytes(count: float) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if count < 1024 or unit == "GiB":
+            return f"{count:,.0f} {unit}" if unit == "bytes" else f"{count:,.1f} {unit}"
+        count /= 1024
+    return f"{count:,.1f} TiB"
+
+
+def _use_dask(args: argparse.Namespace) -> bool:
+    """Dask for a --scheduler, a folder or glob of files, or a file too big for memory."""
+    from noloop.io import dataset_bytes, is_dataset_path
+
+    if args.scheduler or is_dataset_path(args.data):
+        return True
+    size = dataset_bytes(args.data)
+    threshold = args.dask_above if args.dask_above is not None else _free_memory_bytes() / 4
+    if size > threshold:
+        _say(args, f"{args.data} is {_human_bytes(size)}, more than {_human_bytes(threshold)}"
+                   + (" (a quarter of the free memory)" if args.dask_above is None else "")
+                   + ": reading it with Dask")
+        return True
+    return False
+
+
+@contextlib.contextmanager
+def _dask_client(spec: str | None) -> Iterator[Any]:
+    """A Client for ``tcp://HOST:PORT``, or a LocalCluster for ``local[:N]``; None without one."""
+    if not spec:
+        yield None
+        return
+    import logging
+
+    from distributed import Client, LocalCluster
+
+    if spec == "local" or spec.startswith("local:"):
+        try:
+            n_workers = int(spec.partition(":")[2] or 2)
+        except ValueError:
+            raise UsageError(f"--scheduler local:N needs a number of workers; got {spec!r}") \
+                from None
+        with LocalCluster(n_workers=n_workers, threads_per_worker=1, host="127.0.0.1",
+                          dashboard_address=None, silence_logs=logging.ERROR) as cluster, \
+                Client(cluster) as client:
+            yield client
+        return
+    try:
+        client = Client(spec, timeout="10s")
+    except (OSError, TimeoutError) as error:
+        raise UsageError(f"cannot reach the Dask scheduler at {spec} "
+                         f"({' '.join(str(error).split())})") from None
+    with client:
+        yield client
+
+
+def _dask_metrics(model: Any, X: Any, y: Any) -> dict[str, Any]:
+    """Accuracy and log-loss over a dask dataset, in one pass."""
+    import dask
+    import dask.array as da
+    import numpy as np
+
+    from noloop._dask import to_dask_arrays
+
+    classes = model.classes_
+    # one conversion for both, so that probabilities and labels share their row chunks
+    X, labels, _, _ = to_dask_arrays(X, y)
+    indices = labels.map_blocks(lambda block: np.searchsorted(classes, block), dtype=np.int64)
+    proba = model.predict_proba(X).rechunk({1: -1})
+    # indices as a column, so blocks pair up by rows (map_blocks aligns trailing axes)
+    chosen = da.map_blocks(lambda P, i: P[np.arange(len(i)), i[:, 0]], proba, indices[:, None],
+                           drop_axis=1, dtype=proba.dtype)
+    correct = da.argmax(proba, axis=1) == indices
+    accuracy, log_loss, n_rows = dask.compute(
+        correct.mean(), -da.log(da.clip(chosen, 1e-300, 1.0)).mean(), indices.shape[0])
+    return {"n_rows": int(n_rows), "accuracy": float(accuracy), "log_loss": float(log_loss)}
+
+
+def _in_test_split(rows: Any, fraction: float, seed: int, columns: list[str]) -> Any:
+    """Whether each row is held out, decided by a seeded hash of its values.
+
+    A row's fate depends on its content alone, never on which partition holds
+    it: Dask may split the same files into different partitions for the
+    feature columns and for the target column.
+    """
+    import pandas as pd
+
+    hashes = pd.util.hash_pandas_object(rows[columns], index=False,
+                                        hash_key=f"noloop{seed:010d}"[-16:])
+    return (hashes % 1_000_003) < fraction * 1_000_003
+
+
+def _train_dask(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from noloop.io import DataError, dask_features, read_dask_table, save_model
+
+    with _dask_client(args.scheduler) as client:
+        where = f"the cluster at {client.scheduler.address}" if client is not None \
+            else "Dask's local threads"
+        frame = read_dask_table(args.data, args.format)
+        if args.target not in frame.columns:
+            raise DataError(f"{args.data}: no column named {args.target!r} (the --target); "
+                            f"columns are {', '.join(map(repr, map(str, frame.columns)))}")
+        features = [str(column) for column in frame.columns if column != args.target]
+        parts = {"train": frame}
+        if args.test_size:
+            in_test = frame.map_partitions(_in_test_split, args.test_size, args.seed, features,
+                                           meta=("in_test", bool))
+            parts = {"train": frame[~in_test], "test": frame[in_test]}
+        data = {name: (dask_features(part, features, str(args.data)), part[args.target])
+                for name, part in parts.items()}
+        X_train, y_train = data["train"]
+        _say(args, f"training on {args.data} with Dask ({where}), {len(features)} features, "
+                   f"solver {args.solver}")
+        rates = args.learning_rates or [args.learning_rate]
+        fits = {}
+        with _warnings_as_lines():
+            for rate in rates:
+                label = f"α = {rate:g}" if isinstance(rate, float) else "training"
+                start = time.perf_counter()
+                fits[label] = model = _fit(args, X_train, y_train, rate, label)
+                _say(args, f"  {label if len(rates) > 1 else 'fit'}: {int(model.n_iter_[0])} "
+                           f"iterations in {time.perf_counter() - start:.2f} s, final cost "
+                           f"{model.loss_history_[-1]:.6f} ({model.stop_reason_})")
+        model = min(fits.values(), key=lambda fit: fit.loss_history_[-1]
+                    if np.isfinite(fit.loss_history_[-1]) else np.inf)
+        metrics = {name: _dask_metrics(model, X, y) for name, (X, y) in data.items()}
+    for split, values in metrics.items():
+        _say(args, f"{split:<5} accuracy {values['accuracy']:.4f}   log-loss "
+                   f"{values['log_loss']:.4f}   ({values['n_rows']:,} rows)")
+    save_model(model, args.model, metrics=metrics)
+    _say(args, f"model written to {args.model}")
+    return 0
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     import numpy as np
 
     from noloop.io import read_table, save_model, split_features, table_format
 
-    fmt = table_format(args.data, args.format)
-    frame = read_table(args.data, fmt)
-    X, y, features = split_features(frame, args.target, str(args.data), fmt)
     if args.learning_rates and args.solver != "gd":
         if args.solver_given:
             raise UsageError("--learning-rates compares the steps of --solver gd; "
                              f"got --solver {args.solver}")
         args.solver = "gd"
+    if _use_dask(args):
+        return _train_dask(args)
+    fmt = table_format(args.data, args.format)
+    frame = read_table(args.data, fmt)
+    X, y, features = split_features(frame, args.target, str(args.data), fmt)
     X_train, y_train, X_test, y_test = X, y, None, None
     if args.test_size:
         from sklearn.model_selection import train_test_split
@@ -268,22 +433,50 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _prediction_frame(rows: Any, model: Any, proba: bool) -> Any:
+    """Predicted labels (and per-class probabilities) for a pandas frame of feature columns."""
+    import pandas as pd
+
+    X = rows if hasattr(model, "feature_names_in_") else rows.to_numpy()
+    out = pd.DataFrame({"prediction": model.predict(X)}, index=rows.index)
+    if proba:
+        probabilities = model.predict_proba(X)
+        for index, label in enumerate(model.classes_):
+            out[f"proba_{label}"] = probabilities[:, index]
+    return out
+
+
+def _predict_dask(args: argparse.Namespace, model: Any) -> int:
+    from noloop.io import dask_features, read_dask_table, write_dask_table
+
+    with _dask_client(args.scheduler):
+        frame = read_dask_table(args.data, args.format).rename(columns=str)
+        X = dask_features(frame, _model_features(model), str(args.data))
+        import pandas as pd
+
+        meta = pd.DataFrame({"prediction": pd.Series([], dtype=model.classes_.dtype)})
+        if args.proba:
+            for label in model.classes_:
+                meta[f"proba_{label}"] = pd.Series([], dtype="float64")
+        predictions = X.map_partitions(_prediction_frame, model, args.proba, meta=meta)
+        write_dask_table(predictions, args.output)
+    _say(args, f"predictions written to {args.output}/ as partitioned Parquet")
+    return 0
+
+
 def _cmd_predict(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from noloop.io import load_model, read_table, select_features, table_format, write_table
 
     model = load_model(args.model)
+    if args.output != "-" and _use_dask(args):
+        return _predict_dask(args, model)
     fmt = table_format(args.data, args.format)
     frame = read_table(args.data, fmt).rename(columns=str)
     features = _model_features(model)
     X = pd.DataFrame(select_features(frame, features, str(args.data), fmt), columns=features)
-    out = pd.DataFrame({"prediction": model.predict(X if hasattr(model, "feature_names_in_")
-                                                    else X.to_numpy())})
-    if args.proba:
-        proba = model.predict_proba(X if hasattr(model, "feature_names_in_") else X.to_numpy())
-        for index, label in enumerate(model.classes_):
-            out[f"proba_{label}"] = proba[:, index]
+    out = _prediction_frame(X, model, args.proba)
     write_table(out, args.output)
     if args.output != "-":
         _say(args, f"{len(out):,} predictions written to {args.output}")
@@ -400,6 +593,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--format", choices=("csv", "parquet", "npy", "npz"),
                        help="file format, when the extension does not say")
     train.add_argument("--every", type=int, default=100, help="with --verbose: print every N")
+    _add_dask_options(train)
     _add_chatter(train)
     train.set_defaults(run=_cmd_train)
 
@@ -409,6 +603,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--output", required=True, help="CSV or Parquet path, or - for stdout")
     predict.add_argument("--proba", action="store_true", help="add one probability column per class")
     predict.add_argument("--format", choices=("csv", "parquet", "npy", "npz"))
+    _add_dask_options(predict)
     _add_chatter(predict)
     predict.set_defaults(run=_cmd_predict)
 
@@ -440,6 +635,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--no-plots", action="store_true", help="write no pictures")
     demo.set_defaults(run=_cmd_demo)
     return parser
+
+
+def _add_dask_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--scheduler", metavar="ADDRESS",
+                         help="train on Dask: tcp://HOST:8786 for a running cluster, or "
+                              "local[:N] for N worker processes on this machine")
+    command.add_argument("--dask-above", type=float, default=None, metavar="BYTES",
+                         help="read DATA with Dask when it is larger than this "
+                              "(default: a quarter of the free memory)")
 
 
 def _add_chatter(command: argparse.ArgumentParser) -> None:

@@ -459,3 +459,115 @@ def load_model(path: str | os.PathLike) -> Any:
     model.stop_reason_ = metadata.get("stop_reason", "")
     model.training_metrics_ = json.loads(metadata.get("metrics", "{}"))
     return model
+
+
+# ------------------------------------------------------------------ Dask tables
+
+
+def is_dataset_path(path: str | os.PathLike) -> bool:
+    """True when ``path`` names several files (a glob pattern) or a folder of them."""
+    text = str(path)
+    return any(character in text for character in "*?[") or Path(text).is_dir()
+
+
+def dataset_bytes(path: str | os.PathLike) -> int:
+    """Total size on disk of the file, folder or glob ``path``."""
+    import glob
+
+    text = str(path)
+    if Path(text).is_dir():
+        files = [p for p in Path(text).rglob("*") if p.is_file()]
+    elif any(character in text for character in "*?["):
+        files = [Path(p) for p in glob.glob(text)]
+    else:
+        files = [Path(text)] if Path(text).is_file() else []
+    return sum(p.stat().st_size for p in files)
+
+
+def _dataset_files(text: str) -> list[str]:
+    import glob
+
+    if Path(text).is_dir():
+        files = sorted(str(p) for p in Path(text).rglob("*")
+                       if p.is_file() and not p.name.startswith((".", "_")))
+    else:
+        files = sorted(glob.glob(text)) if any(c in text for c in "*?[") else [text]
+    if not files:
+        raise DataError(f"{text}: no files match")
+    return files
+
+
+def _read_parquet_part(path: str) -> pd.DataFrame:
+    return _read_parquet(Path(path))
+
+
+def read_dask_table(path: str | os.PathLike, fmt: str | None = None) -> Any:
+    """A lazy dask DataFrame over a CSV or Parquet file, folder or glob; checked, not loaded.
+
+    Parquet is read one file per partition, whatever columns are selected later:
+    Dask's own reader merges files differently for different column
+    projections, which would give the features and the target different
+    partitions.
+    """
+    import dask.dataframe as dd
+
+    text = str(path)
+    kind = fmt or ("parquet" if Path(text).is_dir() else table_format(text.rstrip("/"), None))
+    if dataset_bytes(text) == 0:
+        raise DataError(f"{text}: no such file, folder or matching files (or all are empty)")
+    try:
+        if kind == "parquet":
+            return dd.from_map(_read_parquet_part, _dataset_files(text))
+        if kind == "csv":
+            return dd.read_csv(text)
+    except (OSError, ValueError) as error:
+        raise DataError(f"{text}: cannot be read as {kind} ({' '.join(str(error).split())})") \
+            from None
+    raise DataError(f"{text}: Dask reads CSV or Parquet datasets; got format {kind!r}")
+
+
+def dask_features(frame: Any, columns: list[str], path: str) -> Any:
+    """The named numeric columns of a dask DataFrame, after one pass that refuses NaN/inf."""
+    import dask
+
+    missing = [column for column in columns if column not in frame.columns]
+    if missing:
+        raise DataError(f"{path}: missing column(s) {', '.join(map(repr, missing))}; needed "
+                        f"{', '.join(map(repr, columns))}")
+    selected = frame[columns]
+    text_columns = [column for column, dtype in selected.dtypes.items()
+                    if not (np.issubdtype(dtype, np.number) or dtype == bool)]
+    if text_columns:
+        raise DataError(f"{path}: column(s) {', '.join(map(repr, text_columns))} hold text; "
+                        "expected numbers")
+    bad = (~np.isfinite(selected.astype("float64"))).sum()
+    (counts,) = dask.compute(bad)
+    bad_columns = [f"{column!r} ({int(count)} cells)" for column, count in counts.items() if count]
+    if bad_columns:
+        raise DataError(f"{path}: empty, NaN or infinite cells in column(s) "
+                        f"{', '.join(bad_columns)}; expected finite numbers")
+    return selected.astype("float64")
+
+
+def write_dask_table(frame: Any, path: str | os.PathLike) -> None:
+    """Write a dask DataFrame as a folder of Parquet parts, replacing ``path`` only when complete."""
+    import shutil
+
+    target = Path(path)
+    if target.suffix.lower() not in (".parquet", ".pq") and not target.is_dir():
+        raise DataError(f"{target}: predictions on a Dask dataset are written as partitioned "
+                        "Parquet; name a folder ending in .parquet")
+    parent = target.parent if str(target.parent) else Path(".")
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=parent))
+    try:
+        frame.to_parquet(str(staging), write_index=False)
+        if target.exists():
+            previous = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=parent))
+            os.replace(target, previous / target.name)
+            os.replace(staging, target)
+            shutil.rmtree(previous, ignore_errors=True)
+        else:
+            os.replace(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
