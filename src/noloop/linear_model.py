@@ -285,22 +285,23 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             self.feature_names_in_ = np.asarray(feature_names, dtype=object)
         elif hasattr(self, "feature_names_in_"):
             del self.feature_names_in_
-        classes = np.unique(da.unique(y).compute())
+        if weight is None:  # one pass finds the classes and counts them
+            classes, counts = dask.compute(*da.unique(y, return_counts=True))
+        else:
+            classes = np.unique(da.unique(y).compute())
         if classes.size < 2:
             raise ValueError(
                 "This solver needs samples of at least 2 classes in the data, but the data "
                 f"contains only one class: {classes[0]!r}"
             )
         self.classes_ = classes
-        indices = y.map_blocks(lambda block: np.searchsorted(classes, block), dtype=np.int64)
-        counts = da.bincount(indices, weights=weight, minlength=classes.size)
         if weight is not None:
+            indices = y.map_blocks(lambda block: np.searchsorted(classes, block), dtype=np.int64)
             bad = (~da.isfinite(weight)).sum() + (weight < 0).sum()
-            counts, n_bad = dask.compute(counts, bad)
+            counts, n_bad = dask.compute(
+                da.bincount(indices, weights=weight, minlength=classes.size), bad)
             if n_bad:
                 raise ValueError("`sample_weight` must be finite and non-negative")
-        else:
-            (counts,) = dask.compute(counts)
         per_class = None
         if self.class_weight == "balanced":
             per_class = counts.sum() / (classes.size * np.maximum(counts, np.finfo(float).tiny))
