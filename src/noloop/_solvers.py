@@ -69,6 +69,21 @@ def curvature_bound(loss: LogisticLoss, n_power_iterations: int = 12, seed: int 
     return factor * eigenvalue + loss.l2_reg
 
 
+def _record_iterate(result: SolverResult, value: float, grad: Any, xp: Any, *, tol: float,
+                    max_iter: int, callback: Callback | None) -> bool:
+    """Log an iterate's objective, report it, and say whether to stop (recording why)."""
+    result.loss_history.append(value)
+    if callback is not None:
+        callback(result.n_iter, value)
+    if _max_abs(grad, xp) <= tol:
+        result.converged, result.stop_reason = True, f"max |gradient| <= tol = {tol:g}"
+        return True
+    if result.n_iter >= max_iter:
+        result.stop_reason = f"max_iter = {max_iter} reached"
+        return True
+    return False
+
+
 def _slack(value: float, coef: Any) -> float:
     """How much a line search forgives: the rounding error of an objective summed in coef's dtype.
 
@@ -98,16 +113,8 @@ def gradient_descent(
     result = SolverResult(coef=coef, n_iter=0)
     value, grad = loss.loss_gradient(coef)
     value = float(value)
-    while True:
-        result.loss_history.append(value)
-        if callback is not None:
-            callback(result.n_iter, value)
-        if _max_abs(grad, xp) <= tol:
-            result.converged, result.stop_reason = True, f"max |gradient| <= tol = {tol:g}"
-            break
-        if result.n_iter >= max_iter:
-            result.stop_reason = f"max_iter = {max_iter} reached"
-            break
+    while not _record_iterate(result, value, grad, xp, tol=tol, max_iter=max_iter,
+                              callback=callback):
         while True:
             candidate = coef - step * grad
             candidate_value, candidate_grad = loss.loss_gradient(candidate)
@@ -275,16 +282,8 @@ def _newton_cholesky(
     value, grad = loss.loss_gradient(coef)
     value = float(value)
     shape, dtype, device = tuple(coef.shape), coef.dtype, device_of(coef)
-    while True:
-        result.loss_history.append(value)
-        if callback is not None:
-            callback(result.n_iter, value)
-        if _max_abs(grad, xp) <= tol:
-            result.converged, result.stop_reason = True, f"max |gradient| <= tol = {tol:g}"
-            break
-        if result.n_iter >= max_iter:
-            result.stop_reason = f"max_iter = {max_iter} reached"
-            break
+    while not _record_iterate(result, value, grad, xp, tol=tol, max_iter=max_iter,
+                              callback=callback):
         g = to_numpy(grad).astype(np.float64).ravel()
         H = to_numpy(loss.hessian(coef)).astype(np.float64)
         if loss.multinomial:

@@ -508,7 +508,6 @@ def dask_race(X: np.ndarray, y: np.ndarray, *, best: float, C: float = 1.0, quic
     import logging
     import warnings
 
-    import dask.array as da
     from distributed import Client, LocalCluster
     from sklearn.exceptions import ConvergenceWarning
 
@@ -740,7 +739,7 @@ def run_bench(
 
     say("")
     try:
-        import distributed  # noqa: F401
+        import distributed  # noqa: F401 - is Dask's cluster available?
     except ImportError:
         say("4. Dask: not installed (pip install 'noloop[dask]'), no rows")
     else:

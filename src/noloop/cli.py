@@ -320,9 +320,7 @@ def _in_test_split(rows: Any, fraction: float, seed: int, columns: list[str]) ->
 
 
 def _train_dask(args: argparse.Namespace) -> int:
-    import numpy as np
-
-    from noloop.io import DataError, dask_features, read_dask_table, save_model
+    from noloop.io import DataError, dask_features, read_dask_table
 
     with _dask_client(args.scheduler) as client:
         where = f"the cluster at {client.scheduler.address}" if client is not None \
@@ -342,31 +340,62 @@ def _train_dask(args: argparse.Namespace) -> int:
         X_train, y_train = data["train"]
         _say(args, f"training on {args.data} with Dask ({where}), {len(features)} features, "
                    f"solver {args.solver}")
-        rates = args.learning_rates or [args.learning_rate]
-        fits = {}
-        with _warnings_as_lines():
-            for rate in rates:
-                label = f"α = {rate:g}" if isinstance(rate, float) else "training"
-                start = time.perf_counter()
-                fits[label] = model = _fit(args, X_train, y_train, rate, label)
-                _say(args, f"  {label if len(rates) > 1 else 'fit'}: {int(model.n_iter_[0])} "
-                           f"iterations in {time.perf_counter() - start:.2f} s, final cost "
-                           f"{model.loss_history_[-1]:.6f} ({model.stop_reason_})")
-        model = min(fits.values(), key=lambda fit: fit.loss_history_[-1]
-                    if np.isfinite(fit.loss_history_[-1]) else np.inf)
+        fits, model = _fit_each_rate(args, X_train, y_train)
         metrics = {name: _dask_metrics(model, X, y) for name, (X, y) in data.items()}
+    return _report_and_save(args, model, fits, metrics)
+
+
+def _fit_each_rate(args: argparse.Namespace, X: Any, y: Any) -> tuple[dict[str, Any], Any]:
+    """Fit once per --learning-rates entry (or once); return every fit and the lowest-cost one."""
+    import numpy as np
+
+    rates = args.learning_rates or [args.learning_rate]
+    fits = {}
+    with _warnings_as_lines():
+        for rate in rates:
+            label = f"α = {rate:g}" if isinstance(rate, float) else "training"
+            start = time.perf_counter()
+            fits[label] = model = _fit(args, X, y, rate, label)
+            _say(args, f"  {label if len(rates) > 1 else 'fit'}: {int(model.n_iter_[0])} "
+                       f"iterations in {time.perf_counter() - start:.2f} s, final cost "
+                       f"{model.loss_history_[-1]:.6f} ({model.stop_reason_})")
+    finite = {label: fit for label, fit in fits.items() if np.isfinite(fit.loss_history_[-1])}
+    if not finite:
+        raise UsageError("every learning rate diverged (the cost became infinite); try smaller ones")
+    best_label = min(finite, key=lambda label: finite[label].loss_history_[-1])
+    if len(rates) > 1:
+        _say(args, f"keeping {best_label}, the lowest final cost")
+    return fits, finite[best_label]
+
+
+def _report_and_save(args: argparse.Namespace, model: Any, fits: dict[str, Any],
+                     metrics: dict[str, Any]) -> int:
+    """Print the metrics, write the model (atomically) and, with --plot, the cost curves."""
+    from noloop.io import save_model
+
     for split, values in metrics.items():
         _say(args, f"{split:<5} accuracy {values['accuracy']:.4f}   log-loss "
                    f"{values['log_loss']:.4f}   ({values['n_rows']:,} rows)")
     save_model(model, args.model, metrics=metrics)
     _say(args, f"model written to {args.model}")
+    if args.plot:
+        from noloop.plots import plot_cost_curves
+
+        several = len(fits) > 1
+        title = (f"Cost per iteration, {args.solver}, by learning rate" if several
+                 else f"Cost per iteration ({args.solver}) on {Path(str(args.data)).name}")
+        histories = {label: fit.loss_history_ for label, fit in fits.items()} if several \
+            else {"": model.loss_history_}
+        plot_cost_curves(histories, args.plot, title=title,
+                         ylabel="cost (mean cross-entropy + L2 penalty)")
+        _say(args, f"cost curve written to {args.plot}")
     return 0
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from noloop.io import read_table, save_model, split_features, table_format
+    from noloop.io import read_table, split_features, table_format
 
     if args.learning_rates and args.solver != "gd":
         if args.solver_given:
@@ -394,43 +423,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
     X_train = pd.DataFrame(X_train, columns=features)
     _say(args, f"training on {len(y_train):,} rows × {len(features)} features from {args.data} "
                f"({np.unique(y_train).size} classes, solver {args.solver})")
-    rates = args.learning_rates or [args.learning_rate]
-    fits = {}
-    with _warnings_as_lines():
-        for rate in rates:
-            label = f"α = {rate:g}" if isinstance(rate, float) else "training"
-            start = time.perf_counter()
-            model = _fit(args, X_train, y_train, rate, label)
-            seconds = time.perf_counter() - start
-            fits[label] = model
-            _say(args, f"  {label if len(rates) > 1 else 'fit'}: {int(model.n_iter_[0])} iterations"
-                       f" in {seconds:.2f} s, final cost {model.loss_history_[-1]:.6f} "
-                       f"({model.stop_reason_})")
-    finite = {label: m for label, m in fits.items() if np.isfinite(m.loss_history_[-1])}
-    if not finite:
-        raise UsageError("every learning rate diverged (the cost became infinite); try smaller ones")
-    best_label = min(finite, key=lambda label: finite[label].loss_history_[-1])
-    model = finite[best_label]
-    if len(rates) > 1:
-        _say(args, f"keeping {best_label}, the lowest final cost")
+    fits, model = _fit_each_rate(args, X_train, y_train)
     metrics = {"train": _metrics(model, X_train, y_train)}
     if X_test is not None:
         metrics["test"] = _metrics(model, pd.DataFrame(X_test, columns=features), y_test)
-    for split, values in metrics.items():
-        _say(args, f"{split:<5} accuracy {values['accuracy']:.4f}   log-loss "
-                   f"{values['log_loss']:.4f}   ({values['n_rows']:,} rows)")
-    save_model(model, args.model, metrics=metrics)
-    _say(args, f"model written to {args.model}")
-    if args.plot:
-        from noloop.plots import plot_cost_curves
-
-        histories = {label: fit.loss_history_ for label, fit in fits.items()}
-        title = (f"Cost per iteration, {args.solver}, by learning rate" if len(rates) > 1
-                 else f"Cost per iteration ({args.solver}) on {Path(args.data).name}")
-        plot_cost_curves(histories if len(rates) > 1 else {"": model.loss_history_}, args.plot,
-                         title=title, ylabel="cost (mean cross-entropy + L2 penalty)")
-        _say(args, f"cost curve written to {args.plot}")
-    return 0
+    return _report_and_save(args, model, fits, metrics)
 
 
 def _prediction_frame(rows: Any, model: Any, proba: bool) -> Any:
