@@ -183,8 +183,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         X = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32], accept_sparse=False)
         return X, namespace(X)
 
-    def _validate_targets(self, y: Any, n_samples: int, xp: Any) -> tuple[Any, np.ndarray]:
-        """Encode ``y`` as class indices in ``xp``; return (indices, classes)."""
+    def _validate_targets(self, y: Any, X: Any, xp: Any) -> tuple[Any, np.ndarray]:
+        """Encode ``y`` as class indices in X's namespace and device; return (indices, classes)."""
+        n_samples = int(X.shape[0])
         if _is_foreign_array(y):
             if y.ndim != 1 and not (y.ndim == 2 and y.shape[1] == 1):
                 raise ValueError(f"y must be 1-D of shape (n_samples,); got shape {tuple(y.shape)}")
@@ -195,8 +196,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             y = column_or_1d(np.asarray(y) if not hasattr(y, "shape") else y, warn=True)
             check_classification_targets(y)
             classes, indices = np.unique(y, return_inverse=True)
-            indices = xp.asarray(indices, device=device_of(self._X_for_device)) \
-                if not isinstance(self._X_for_device, np.ndarray) else indices
+            if not isinstance(X, np.ndarray):
+                indices = xp.asarray(indices, device=device_of(X))
         if int(indices.shape[0]) != n_samples:
             raise ValueError(
                 f"X and y must have the same number of samples; got {n_samples} rows in X and "
@@ -237,12 +238,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], accept_sparse=False,
                                  y_numeric=False, multi_output=False)
             xp = namespace(X)
-        self._X_for_device = X
-        n_samples = int(X.shape[0])
-        try:
-            indices, classes = self._validate_targets(y, n_samples, xp)
-        finally:
-            del self._X_for_device
+        indices, classes = self._validate_targets(y, X, xp)
         self.classes_ = classes
         weight = self._sample_weight(sample_weight, indices, X, xp)
 
