@@ -27,6 +27,8 @@ __all__ = ["is_dask", "to_dask_arrays", "DaskLogisticLoss", "PERSIST_FRACTION"]
 
 # persist X when it takes at most this fraction of the cluster's memory
 PERSIST_FRACTION = 0.5
+# up to this many chunks, their partial sums are added on the client; beyond, by a tree
+CLIENT_SUM_MAX_PARTS = 16
 
 
 def is_dask(obj: Any) -> bool:
@@ -188,9 +190,6 @@ class DaskLogisticLoss:
             else [None] * self.X.numblocks[0],
         ))
         self.normalized_weight = np.zeros(1)  # only its device is read, by curvature_bound
-        from dask import delayed
-
-        self._shared_settings = delayed(self._settings(), pure=True)
 
     @property
     def n_outputs(self) -> int:
@@ -211,11 +210,16 @@ class DaskLogisticLoss:
         import dask
         from dask import delayed
 
-        shared = delayed(np.asarray(argument, dtype=np.float64), pure=True)
-        parts = [delayed(_block_task, pure=True)(what, shared, X_block, labels, weight,
-                                                 self._shared_settings)
+        # the coefficients and settings ride inside each task: small literals, so no task
+        # waits for a transfer of them from another worker
+        argument = np.asarray(argument, dtype=np.float64)
+        settings = self._settings()
+        parts = [delayed(_block_task, pure=True)(what, argument, X_block, labels, weight, settings)
                  for X_block, labels, weight in self._blocks]
         try:
+            if len(parts) <= CLIENT_SUM_MAX_PARTS:
+                # few partial sums: adding them here saves a round of worker-to-worker transfers
+                return np.sum(dask.compute(*parts), axis=0)
             (total,) = dask.compute(_tree_sum(parts))
         except (OSError, TimeoutError) as error:
             raise LostClusterError(

@@ -190,10 +190,16 @@ def lbfgs(
     shape, dtype, device = tuple(coef.shape), coef.dtype, device_of(coef)
     history: list[float] = []
 
+    last: dict[str, Any] = {}
+
     def fun(flat: np.ndarray) -> tuple[float, np.ndarray]:
+        if "x" in last and np.array_equal(flat, last["x"]):
+            return last["value"], last["grad"].copy()  # scipy re-evaluates the start point
         point = xp.asarray(np.reshape(flat, shape), dtype=dtype, device=device)
         value, grad = loss.loss_gradient(point)
-        return float(value), to_numpy(grad).astype(np.float64).ravel()
+        last.update(x=flat.copy(), value=float(value),
+                    grad=to_numpy(grad).astype(np.float64).ravel())
+        return last["value"], last["grad"].copy()
 
     def record(intermediate_result: Any) -> None:
         history.append(float(intermediate_result.fun))
