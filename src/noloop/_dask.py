@@ -164,6 +164,25 @@ class LostClusterError(ConnectionError):
     """The Dask cluster went away during a fit."""
 
 
+def _cluster_lost() -> bool:
+    """True when a distributed client exists but its scheduler, or every worker, is gone."""
+    try:
+        from distributed import get_client
+    except ImportError:
+        return False
+    try:
+        client = get_client()
+    except ValueError:  # no distributed client: the local schedulers cannot be "lost"
+        return False
+    if client.status != "running":
+        return True
+    try:  # one round trip: is the scheduler still there, and has it any workers left?
+        identity = client.sync(client.scheduler.identity, callback_timeout=5)
+    except Exception:
+        return True
+    return not identity.get("workers")
+
+
 @dataclass
 class DaskLogisticLoss:
     """The objective of :class:`noloop._loss.LogisticLoss` over a chunked dask array.
@@ -221,11 +240,13 @@ class DaskLogisticLoss:
                 # few partial sums: adding them here saves a round of worker-to-worker transfers
                 return np.sum(dask.compute(*parts), axis=0)
             (total,) = dask.compute(_tree_sum(parts))
-        except (OSError, TimeoutError) as error:
-            raise LostClusterError(
-                f"lost the Dask cluster during the fit ({type(error).__name__}: {error}); "
-                "the fit cannot go on"
-            ) from error
+        except Exception as error:
+            if isinstance(error, (OSError, TimeoutError)) or _cluster_lost():
+                raise LostClusterError(
+                    f"lost the Dask cluster during the fit ({type(error).__name__}: "
+                    f"{' '.join(str(error).split())[:200]}); the fit cannot go on"
+                ) from error
+            raise
         return total
 
     def split(self, coef: np.ndarray) -> tuple[np.ndarray, Any]:

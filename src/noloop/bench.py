@@ -397,7 +397,7 @@ def _contestants(
         ("scikit-learn newton-cholesky", sklearn_fit("newton-cholesky")),
     ]
     try:
-        import torch  # noqa: F401
+        import torch  # noqa: F401 - is PyTorch installed?
 
         contestants.append(("PyTorch full-batch LBFGS",
                             lambda X, y, tol: _torch_lbfgs(X, y, C, tol)))
