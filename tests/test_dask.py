@@ -222,3 +222,51 @@ def test_cli_unreachable_scheduler_is_one_error_and_keeps_the_model(tmp_path):
     assert len(lines) == 1 and lines[0].startswith(
         "error: cannot reach the Dask scheduler at tcp://127.0.0.1:9"), result.stderr
     assert model_path.read_bytes() == b"an existing model"
+
+
+def test_losing_the_scheduler_mid_fit_is_one_clear_error():
+    import socket
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from noloop._dask import LostClusterError
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    bindir = Path(sys.executable).parent
+    quiet = dict(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    scheduler = subprocess.Popen([str(bindir / "dask"), "scheduler", "--host", "127.0.0.1",
+                                  "--port", str(port), "--dashboard-address", ":0"], **quiet)
+    worker = subprocess.Popen([str(bindir / "dask"), "worker", address, "--nthreads", "1",
+                               "--no-dashboard"], **quiet)
+    try:
+        X, y = problem(2, n_samples=4000)
+        with dask.config.set({"distributed.comm.timeouts.connect": "3s"}):
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    client = Client(address, timeout="5s")
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.5)
+            with client:
+                client.wait_for_workers(1, timeout=60)
+
+                def kill_the_scheduler(iteration, objective):
+                    if iteration == 2:
+                        scheduler.send_signal(signal.SIGKILL)
+                        scheduler.wait()
+
+                with pytest.raises(LostClusterError, match="lost the Dask cluster during the fit"):
+                    LogisticRegression(tol=1e-10, callback=kill_the_scheduler).fit(
+                        da.from_array(X, chunks=(1000, -1)), da.from_array(y, chunks=1000))
+    finally:
+        for process in (worker, scheduler):
+            process.kill()
+            process.wait()

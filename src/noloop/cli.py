@@ -655,6 +655,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     arguments = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in arguments
+    if not debug:
+        import logging
+
+        # a lost cluster makes distributed log its reconnection attempts; the one error line says it
+        logging.getLogger("distributed").setLevel(logging.CRITICAL)
     try:
         args = parser.parse_args(arguments)
         if getattr(args, "run", None) is None:
