@@ -208,7 +208,6 @@ class DaskLogisticLoss:
             self.weight.to_delayed().ravel() if self.weight is not None
             else [None] * self.X.numblocks[0],
         ))
-        self.normalized_weight = np.zeros(1)  # only its device is read, by curvature_bound
 
     @property
     def n_outputs(self) -> int:

@@ -57,7 +57,7 @@ def curvature_bound(loss: LogisticLoss, n_power_iterations: int = 12, seed: int 
     rng = np.random.default_rng(seed)
     start = rng.standard_normal(n_dof)
     v = xp.asarray(start / np.linalg.norm(start), dtype=loss.parameter_dtype,
-                   device=device_of(loss.normalized_weight))
+                   device=device_of(loss.X))
     eigenvalue = 0.0
     for _ in range(n_power_iterations):
         product = loss.gram_matvec(v)
@@ -84,14 +84,14 @@ def _record_iterate(result: SolverResult, value: float, grad: Any, xp: Any, *, t
     return False
 
 
-def _slack(value: float, coef: Any) -> float:
+def _slack(value: float, coef: Any, xp: Any) -> float:
     """How much a line search forgives: the rounding error of an objective summed in coef's dtype.
 
     Near the optimum a step's true decrease falls below what float32 can
     resolve; without this slack the test would fail on rounding alone and
     shrink the step for nothing.
     """
-    return 64 * float(np.finfo(to_numpy(coef[:1, :1]).dtype).eps) * abs(value)
+    return 64 * float(xp.finfo(coef.dtype).eps) * abs(value)  # no trip to the host
 
 
 def gradient_descent(
@@ -115,14 +115,14 @@ def gradient_descent(
     value = float(value)
     while not _record_iterate(result, value, grad, xp, tol=tol, max_iter=max_iter,
                               callback=callback):
+        squared_norm = float(xp.sum(grad * grad)) if adaptive else 0.0
         while True:
             candidate = coef - step * grad
             candidate_value, candidate_grad = loss.loss_gradient(candidate)
             candidate_value = float(candidate_value)
             if not adaptive:
                 break
-            squared_norm = float(xp.sum(grad * grad))
-            if candidate_value <= value - 0.5 * step * squared_norm + _slack(value, coef):
+            if candidate_value <= value - 0.5 * step * squared_norm + _slack(value, coef, xp):
                 break
             step *= 0.5
             if step < 1e-20:
@@ -304,7 +304,7 @@ def _newton_cholesky(
             candidate = coef + step * direction
             candidate_value, candidate_grad = loss.loss_gradient(candidate)
             candidate_value = float(candidate_value)
-            if candidate_value <= value + 1e-4 * step * slope + _slack(value, coef):
+            if candidate_value <= value + 1e-4 * step * slope + _slack(value, coef, xp):
                 break
             step *= 0.5
             if step < 1e-10:

@@ -69,8 +69,7 @@ def float_dtype_of(array: Any, xp: Any) -> Any:
 def as_float_array(array: Any, xp: Any) -> Any:
     """``array`` as a floating array of namespace ``xp``, copied only if its dtype must change."""
     if isinstance(array, (list, tuple, int, float)):
-        array = np.asarray(array, dtype=np.float64)
-        return array
+        return np.asarray(array, dtype=np.float64)
     dtype = float_dtype_of(array, xp)
     if array.dtype == dtype:
         return array

@@ -184,7 +184,7 @@ def _read_npz(path: Path) -> pd.DataFrame:
     return frame
 
 
-def _line_of(frame: pd.DataFrame, position: int, fmt: str) -> str:
+def _line_of(position: int, fmt: str) -> str:
     # CSV data row i sits on line i + 2 (1-based, after the header); elsewhere name the row
     return f"line {position + 2}" if fmt == "csv" else f"row {position + 1}"
 
@@ -198,7 +198,7 @@ def _numeric_column(path: str, frame: pd.DataFrame, column: str, fmt: str) -> np
     if not_number.any():
         position = int(np.flatnonzero(not_number.to_numpy())[0])
         raise DataError(
-            f"{path}: column {column!r}, {_line_of(frame, position, fmt)}: "
+            f"{path}: column {column!r}, {_line_of(position, fmt)}: "
             f"{values.iloc[position]!r} is not a number"
         )
     array = numeric.to_numpy(dtype=np.float64)
@@ -207,7 +207,7 @@ def _numeric_column(path: str, frame: pd.DataFrame, column: str, fmt: str) -> np
         position = int(np.flatnonzero(bad)[0])
         what = "an empty or NaN cell" if np.isnan(array[position]) else "an infinite value"
         raise DataError(
-            f"{path}: column {column!r}, {_line_of(frame, position, fmt)}: {what}; "
+            f"{path}: column {column!r}, {_line_of(position, fmt)}: {what}; "
             f"expected a finite number ({int(bad.sum())} such cell(s) in this column)"
         )
     return array
@@ -259,7 +259,7 @@ def split_features(
     if labels.isna().any():
         position = int(np.flatnonzero(labels.isna().to_numpy())[0])
         raise DataError(
-            f"{path}: column {target!r}, {_line_of(frame, position, fmt)}: the label is empty"
+            f"{path}: column {target!r}, {_line_of(position, fmt)}: the label is empty"
         )
     y = labels.to_numpy()
     if y.dtype == object:
