@@ -14,7 +14,9 @@ data larger than the cluster's memory still trains.
 
 from __future__ import annotations
 
+import contextlib
 import operator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -123,24 +125,29 @@ def _encode(labels: np.ndarray, classes: np.ndarray, n_outputs: int) -> np.ndarr
     return (indices[:, None] == np.arange(n_outputs)[None, :]).astype(np.float64)
 
 
-def _block_loss(X_block: np.ndarray, labels: np.ndarray, weight: np.ndarray | None,
-                classes: np.ndarray, n_outputs: int, fit_intercept: bool, weight_sum: float,
-                class_weight: np.ndarray | None) -> LogisticLoss:
-    """The unpenalized share of one chunk in the objective (weights divided by the total sum)."""
-    X_block = np.ascontiguousarray(X_block)  # whole rows in cache for the fused kernel
-    if weight is None:
-        weight = np.ones(X_block.shape[0])
-    weight = np.asarray(weight, dtype=np.float64)
+def _prepare_block(X_block: np.ndarray, labels: np.ndarray, weight: np.ndarray | None,
+                   classes: np.ndarray, n_outputs: int, weight_sum: float,
+                   class_weight: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One chunk as the fused kernel reads it: X (rows, n_features), Y (rows, n_outputs), sᵢ/S (rows,).
+
+    X is copied only when it is not C-contiguous (a pandas-backed chunk is
+    column-major) or not aligned: an array received over the network can
+    start at an odd address, where NumPy and the kernel read it 2–3× slower.
+    """
+    X_block = np.require(X_block, requirements=["C_CONTIGUOUS", "ALIGNED"])
+    weight = (np.ones(X_block.shape[0]) if weight is None
+              else np.asarray(weight, dtype=np.float64))
     if class_weight is not None:
         weight = weight * class_weight[np.searchsorted(classes, labels)]
-    return LogisticLoss(X=X_block, Y=_encode(labels, classes, n_outputs),
-                        normalized_weight=weight / weight_sum, l2_reg=0.0,
+    return X_block, _encode(labels, classes, n_outputs), weight / weight_sum
+
+
+def _block_task(what: str, coef: np.ndarray, block: tuple[np.ndarray, np.ndarray, np.ndarray],
+                fit_intercept: bool) -> np.ndarray:
+    """The unpenalized share of one prepared chunk in the objective, its gradient or its Hessian."""
+    X_block, Y, normalized_weight = block
+    loss = LogisticLoss(X=X_block, Y=Y, normalized_weight=normalized_weight, l2_reg=0.0,
                         fit_intercept=fit_intercept, xp=namespace(X_block))
-
-
-def _block_task(what: str, coef: np.ndarray, X_block: np.ndarray, labels: np.ndarray,
-                weight: np.ndarray | None, settings: dict[str, Any]) -> np.ndarray:
-    loss = _block_loss(X_block, labels, weight, **settings)
     if what == "loss_gradient":
         value, grad = loss.loss_gradient(coef)
         return np.concatenate([[float(value)], np.asarray(grad, dtype=np.float64).ravel()])
@@ -164,15 +171,22 @@ class LostClusterError(ConnectionError):
     """The Dask cluster went away during a fit."""
 
 
-def _cluster_lost() -> bool:
-    """True when a distributed client exists but its scheduler, or every worker, is gone."""
+def _distributed_client() -> Any:
+    """The current ``distributed`` client, or None under Dask's local schedulers."""
     try:
         from distributed import get_client
     except ImportError:
-        return False
+        return None
     try:
-        client = get_client()
-    except ValueError:  # no distributed client: the local schedulers cannot be "lost"
+        return get_client()
+    except ValueError:
+        return None
+
+
+def _cluster_lost() -> bool:
+    """True when a distributed client exists but its scheduler, or every worker, is gone."""
+    client = _distributed_client()
+    if client is None:  # the local schedulers cannot be "lost"
         return False
     if client.status != "running":
         return True
@@ -181,6 +195,19 @@ def _cluster_lost() -> bool:
     except Exception:
         return True
     return not identity.get("workers")
+
+
+def _holders(blocks: list[Any]) -> list[list[str] | None]:
+    """For each persisted delayed block, the workers holding it (None without a distributed client)."""
+    client = _distributed_client()
+    if client is None:
+        return [None] * len(blocks)
+    from distributed import futures_of, wait
+
+    futures = [futures_of(block)[0] for block in blocks]
+    wait(futures)
+    who_has = client.who_has(futures)
+    return [list(who_has.get(future.key, ())) or None for future in futures]
 
 
 @dataclass
@@ -200,14 +227,31 @@ class DaskLogisticLoss:
     l2_reg: float
     fit_intercept: bool
     class_weight: np.ndarray | None = None
+    persist: bool = False
     xp: Any = field(default_factory=lambda: namespace(np.zeros(1)))
 
     def __post_init__(self) -> None:
-        self._blocks = list(zip(
-            self.X.to_delayed().ravel(), self.y.to_delayed().ravel(),
-            self.weight.to_delayed().ravel() if self.weight is not None
-            else [None] * self.X.numblocks[0],
-        ))
+        """One delayed prepared chunk per row-chunk of X; kept in cluster memory if ``persist``.
+
+        Persisted, each evaluation only runs the fused kernel on memory the
+        worker already holds; streamed, each evaluation reads and prepares the
+        chunk again from its source.
+        """
+        from dask import delayed
+
+        settings = {"classes": self.classes, "n_outputs": self.n_outputs,
+                    "weight_sum": self.weight_sum, "class_weight": self.class_weight}
+        weights = (self.weight.to_delayed().ravel() if self.weight is not None
+                   else [None] * self.X.numblocks[0])
+        self._blocks = [delayed(_prepare_block, pure=True)(X_block, labels, weight, **settings)
+                        for X_block, labels, weight in zip(self.X.to_delayed().ravel(),
+                                                           self.y.to_delayed().ravel(), weights)]
+        self._holders: list[list[str] | None] = [None] * len(self._blocks)
+        if self.persist:
+            import dask
+
+            self._blocks = list(self._translate_errors(lambda: dask.persist(*self._blocks)))
+            self._holders = self._translate_errors(lambda: _holders(self._blocks))
 
     @property
     def n_outputs(self) -> int:
@@ -219,26 +263,32 @@ class DaskLogisticLoss:
 
     parameter_dtype = np.float64
 
-    def _settings(self) -> dict[str, Any]:
-        return {"classes": self.classes, "n_outputs": self.n_outputs,
-                "fit_intercept": self.fit_intercept, "weight_sum": self.weight_sum,
-                "class_weight": self.class_weight}
-
     def _map_reduce(self, what: str, argument: np.ndarray) -> np.ndarray:
         import dask
         from dask import delayed
 
-        # the coefficients and settings ride inside each task: small literals, so no task
-        # waits for a transfer of them from another worker
+        # the coefficients ride inside each task: a small literal, so no task waits for a
+        # transfer of them from another worker
         argument = np.asarray(argument, dtype=np.float64)
-        settings = self._settings()
-        parts = [delayed(_block_task, pure=True)(what, argument, X_block, labels, weight, settings)
-                 for X_block, labels, weight in self._blocks]
+        parts = []
+        for block, holders in zip(self._blocks, self._holders):
+            # pinned to the worker holding the chunk: unpinned, the scheduler counts these
+            # tasks (one group across all evaluations) as root tasks, queues them and may run
+            # one on whichever worker is free, moving the whole chunk (measured: 0.5–1 s)
+            with (dask.annotate(workers=holders, allow_other_workers=True) if holders
+                  else contextlib.nullcontext()):
+                parts.append(delayed(_block_task, pure=True)(what, argument, block,
+                                                             self.fit_intercept))
+        if len(parts) <= CLIENT_SUM_MAX_PARTS:
+            # few partial sums: adding them here saves a round of worker-to-worker transfers
+            return np.sum(self._translate_errors(lambda: dask.compute(*parts)), axis=0)
+        return self._translate_errors(lambda: dask.compute(_tree_sum(parts)))[0]
+
+    @staticmethod
+    def _translate_errors(compute: Callable[[], Any]) -> Any:
+        """Run ``compute``; a lost scheduler or cluster becomes one :class:`LostClusterError`."""
         try:
-            if len(parts) <= CLIENT_SUM_MAX_PARTS:
-                # few partial sums: adding them here saves a round of worker-to-worker transfers
-                return np.sum(dask.compute(*parts), axis=0)
-            (total,) = dask.compute(_tree_sum(parts))
+            return compute()
         except Exception as error:
             if isinstance(error, (OSError, TimeoutError)) or _cluster_lost():
                 raise LostClusterError(
@@ -246,7 +296,6 @@ class DaskLogisticLoss:
                     f"{' '.join(str(error).split())[:200]}); the fit cannot go on"
                 ) from error
             raise
-        return total
 
     def split(self, coef: np.ndarray) -> tuple[np.ndarray, Any]:
         n_features = int(self.X.shape[1])

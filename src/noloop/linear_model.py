@@ -308,13 +308,11 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             raise ValueError("`sample_weight` must have a positive sum; got all zero weights")
 
         self.persisted_ = bool(X.nbytes <= PERSIST_FRACTION * cluster_memory_bytes())
-        if self.persisted_:
-            X, y, weight = dask.persist(X, y, weight)
         n_outputs = 1 if classes.size == 2 else int(classes.size)
         loss = DaskLogisticLoss(
             X=X, y=y, weight=weight, classes=classes, weight_sum=weight_sum,
             l2_reg=0.0 if self.penalty is None else 1.0 / (self.C * weight_sum),
-            fit_intercept=self.fit_intercept, class_weight=per_class,
+            fit_intercept=self.fit_intercept, class_weight=per_class, persist=self.persisted_,
         )
         xp = namespace(np.zeros(1))
         n_dof = self.n_features_in_ + int(self.fit_intercept)
