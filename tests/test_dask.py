@@ -94,6 +94,45 @@ def test_killing_a_worker_mid_fit_still_gives_the_same_model(client):
     np.testing.assert_allclose(model.coef_, reference.coef_, atol=1e-6)
 
 
+def test_evaluations_run_on_the_worker_holding_their_chunk(client):
+    # one chunk per worker, as in `noloop bench`: unpinned, the scheduler counts the small
+    # evaluation tasks of successive evaluations as one large group of root tasks, queues
+    # them and may run one on whichever worker is free, moving a chunk
+    rng = da.random.default_rng(0)
+    X = rng.standard_normal((200_000, 20), chunks=(100_000, -1))
+    X_dask, y_dask = client.persist([X, X[:, 0] + rng.standard_normal(200_000) > 0])
+    from distributed import get_task_stream, wait
+
+    wait([X_dask, y_dask])
+    with get_task_stream() as stream:
+        model = LogisticRegression(tol=1e-8).fit(X_dask, y_dask)
+    evaluations = [task for task in stream.data if "block_task" in str(task["key"])]
+    assert len(evaluations) >= 2 * model.n_iter_[0]
+    moved = [task["key"] for task in evaluations
+             if any(step["action"] == "transfer" for step in task["startstops"])]
+    assert moved == []
+
+
+def test_a_prepared_chunk_is_row_major_and_aligned_and_copied_only_when_needed():
+    from noloop._dask import _prepare_block
+
+    settings = dict(classes=np.array([0, 1]), n_outputs=1, weight_sum=4.0, class_weight=None)
+    labels = np.array([0, 1, 1, 0])
+    # as received over the network: a float64 array starting at an odd address
+    buffer = bytearray(4 * 3 * 8 + 1)
+    received = np.frombuffer(buffer, dtype=np.float64, offset=1, count=12).reshape(4, 3)
+    assert not received.flags.aligned
+    column_major = np.asfortranarray(np.arange(12.0).reshape(4, 3))
+    for X_block in (received, column_major):
+        prepared, Y, normalized_weight = _prepare_block(X_block, labels, None, **settings)
+        assert prepared.flags.c_contiguous and prepared.flags.aligned
+        np.testing.assert_array_equal(prepared, X_block)
+        np.testing.assert_array_equal(Y[:, 0], labels)
+        np.testing.assert_allclose(normalized_weight, 0.25)
+    ready = np.arange(12.0).reshape(4, 3)
+    assert _prepare_block(ready, labels, None, **settings)[0] is ready
+
+
 _PEAK = """
 def reset():
     with open("/proc/self/clear_refs", "w") as handle:
