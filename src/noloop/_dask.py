@@ -128,7 +128,7 @@ def _encode(labels: np.ndarray, classes: np.ndarray, n_outputs: int) -> np.ndarr
 def _prepare_block(X_block: np.ndarray, labels: np.ndarray, weight: np.ndarray | None,
                    classes: np.ndarray, n_outputs: int, weight_sum: float,
                    class_weight: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One chunk as the fused kernel reads it: X (rows, n_features), Y (rows, n_outputs), sᵢ/S (rows,).
+    """One chunk as the fused kernel reads it: X (rows, n_features), Y (rows, n_outputs), sᵢ/S.
 
     X is copied only when it is not C-contiguous (a pandas-backed chunk is
     column-major) or not aligned: an array received over the network can
@@ -198,7 +198,7 @@ def _cluster_lost() -> bool:
 
 
 def _holders(blocks: list[Any]) -> list[list[str] | None]:
-    """For each persisted delayed block, the workers holding it (None without a distributed client)."""
+    """For each persisted delayed block, the workers holding it; None without distributed."""
     client = _distributed_client()
     if client is None:
         return [None] * len(blocks)

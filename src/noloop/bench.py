@@ -458,7 +458,8 @@ def format_race(rows: list[RaceRow]) -> str:
     for row in rows:
         lines.append(
             f"{row.contestant:<{width}}{row.seconds:>9.2f}{row.ratio_to_default:>10.2f}×"
-            f"{'n/a' if row.n_iter is None else row.n_iter:>12}{row.tol:>8.0e}{row.relative_gap:>15.1e}  "
+            f"{'n/a' if row.n_iter is None else row.n_iter:>12}{row.tol:>8.0e}"
+            f"{row.relative_gap:>15.1e}  "
             f"{'yes' if row.reached else 'no'}"
         )
     return "\n".join(lines)
@@ -569,9 +570,8 @@ def dask_race(X: np.ndarray, y: np.ndarray, *, best: float, C: float = 1.0, quic
     with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
                       host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR,
                       env=WORKER_ENV) as cluster, Client(cluster) as client:
-        # one chunk per worker: every extra level of the reduction tree costs a round of
-        # transfers between worker processes (measured: 8 chunks ~80 ms per evaluation,
-        # 2 chunks ~5 ms, on 2 cores)
+        # one chunk per worker: the fewest tasks per evaluation, and every task adds
+        # scheduling latency on a machine whose 2 cores the scheduler and client share
         chunk_rows = -(-X.shape[0] // n_workers)
         X_dask, y_dask = _rows_on_workers(client, X, y, chunk_rows)
         _warm_up_cluster(client)
