@@ -156,6 +156,14 @@ def _block_task(what: str, coef: np.ndarray, block: tuple[np.ndarray, np.ndarray
     return np.asarray(loss.gram_matvec(coef), dtype=np.float64)
 
 
+def _streamed_block_task(what: str, coef: np.ndarray, X_block: np.ndarray, labels: np.ndarray,
+                         weight: np.ndarray | None, settings: dict[str, Any],
+                         fit_intercept: bool) -> np.ndarray:
+    """Prepare a chunk just read and evaluate it in the same task: the prepared copy never moves."""
+    return _block_task(what, coef, _prepare_block(X_block, labels, weight, **settings),
+                       fit_intercept)
+
+
 def _tree_sum(parts: list[Any]) -> Any:
     """Add delayed arrays pairwise, level by level: depth log₂(chunks), no single wide task."""
     from dask import delayed
@@ -231,27 +239,29 @@ class DaskLogisticLoss:
     xp: Any = field(default_factory=lambda: namespace(np.zeros(1)))
 
     def __post_init__(self) -> None:
-        """One delayed prepared chunk per row-chunk of X; kept in cluster memory if ``persist``.
+        """The chunks as the evaluations use them: prepared and persisted, or raw and streamed.
 
-        Persisted, each evaluation only runs the fused kernel on memory the
-        worker already holds; streamed, each evaluation reads and prepares the
-        chunk again from its source.
+        Persisted, each chunk is prepared once and each evaluation only runs
+        the fused kernel on memory its worker already holds; streamed, each
+        evaluation reads and prepares every chunk again from its source.
         """
         from dask import delayed
 
-        settings = {"classes": self.classes, "n_outputs": self.n_outputs,
-                    "weight_sum": self.weight_sum, "class_weight": self.class_weight}
+        self._settings = {"classes": self.classes, "n_outputs": self.n_outputs,
+                          "weight_sum": self.weight_sum, "class_weight": self.class_weight}
         weights = (self.weight.to_delayed().ravel() if self.weight is not None
                    else [None] * self.X.numblocks[0])
-        self._blocks = [delayed(_prepare_block, pure=True)(X_block, labels, weight, **settings)
-                        for X_block, labels, weight in zip(self.X.to_delayed().ravel(),
-                                                           self.y.to_delayed().ravel(), weights)]
-        self._holders: list[list[str] | None] = [None] * len(self._blocks)
+        self._raw_blocks = list(zip(self.X.to_delayed().ravel(), self.y.to_delayed().ravel(),
+                                    weights))
+        self._prepared: list[Any] = []
+        self._holders: list[list[str] | None] = [None] * len(self._raw_blocks)
         if self.persist:
             import dask
 
-            self._blocks = list(self._translate_errors(lambda: dask.persist(*self._blocks)))
-            self._holders = self._translate_errors(lambda: _holders(self._blocks))
+            prepared = [delayed(_prepare_block, pure=True)(*raw, **self._settings)
+                        for raw in self._raw_blocks]
+            self._prepared = list(self._translate_errors(lambda: dask.persist(*prepared)))
+            self._holders = self._translate_errors(lambda: _holders(self._prepared))
 
     @property
     def n_outputs(self) -> int:
@@ -270,15 +280,20 @@ class DaskLogisticLoss:
         # the coefficients ride inside each task: a small literal, so no task waits for a
         # transfer of them from another worker
         argument = np.asarray(argument, dtype=np.float64)
-        parts = []
-        for block, holders in zip(self._blocks, self._holders):
-            # pinned to the worker holding the chunk: unpinned, the scheduler counts these
-            # tasks (one group across all evaluations) as root tasks, queues them and may run
-            # one on whichever worker is free, moving the whole chunk (measured: 0.5–1 s)
-            with (dask.annotate(workers=holders, allow_other_workers=True) if holders
-                  else contextlib.nullcontext()):
-                parts.append(delayed(_block_task, pure=True)(what, argument, block,
-                                                             self.fit_intercept))
+        if not self._prepared:
+            parts = [delayed(_streamed_block_task, pure=True)(
+                what, argument, *raw, self._settings, self.fit_intercept)
+                for raw in self._raw_blocks]
+        else:
+            parts = []
+            for block, holders in zip(self._prepared, self._holders):
+                # pinned to the worker holding the chunk: unpinned, the scheduler counts these
+                # tasks (one group across all evaluations) as root tasks, queues them and may
+                # run one on whichever worker is free, moving the whole chunk (0.5–1 s here)
+                with (dask.annotate(workers=holders, allow_other_workers=True) if holders
+                      else contextlib.nullcontext()):
+                    parts.append(delayed(_block_task, pure=True)(what, argument, block,
+                                                                 self.fit_intercept))
         if len(parts) <= CLIENT_SUM_MAX_PARTS:
             # few partial sums: adding them here saves a round of worker-to-worker transfers
             return np.sum(self._translate_errors(lambda: dask.compute(*parts)), axis=0)
