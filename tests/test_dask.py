@@ -201,7 +201,8 @@ def test_cli_trains_on_a_local_cluster_and_writes_partitioned_predictions(tmp_pa
 
     noloop = str(Path(sys.executable).parent / "noloop")
     X, y = problem(3, n_samples=6000)
-    frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])]).assign(y=y)
+    labels = np.array(["ant", "bee", "cat"])[y]  # string labels: a string column in the output
+    frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])]).assign(y=labels)
     _write_dataset(tmp_path / "data", frame)
     model_path = tmp_path / "model.safetensors"
     trained = subprocess.run(
@@ -214,17 +215,31 @@ def test_cli_trains_on_a_local_cluster_and_writes_partitioned_predictions(tmp_pa
     assert "test  accuracy" in trained.stdout
     predicted = subprocess.run(
         [noloop, "predict", str(model_path), str(tmp_path / "data"), "--output",
-         str(tmp_path / "predictions.parquet"), "--proba"],
+         str(tmp_path / "predictions"), "--proba"],
         capture_output=True, text=True, timeout=300, check=False)
     assert predicted.returncode == 0, predicted.stderr
-    parts = sorted((tmp_path / "predictions.parquet").glob("*.parquet"))
+    parts = sorted((tmp_path / "predictions").glob("*.parquet"))
     assert len(parts) == 4
     result = pd.concat([pd.read_parquet(part) for part in parts], ignore_index=True)
     from noloop import load_model
 
     model = load_model(model_path)
-    np.testing.assert_allclose(result[[f"proba_{k}" for k in range(3)]].to_numpy(),
-                               model.predict_proba(frame.drop(columns="y")), atol=1e-12)
+    np.testing.assert_allclose(result[[f"proba_{label}" for label in ("ant", "bee", "cat")]]
+                               .to_numpy(), model.predict_proba(frame.drop(columns="y")),
+                               atol=1e-12)
+    assert list(result["prediction"]) == list(model.predict(frame.drop(columns="y")))
+
+
+def test_dask_predictions_go_to_a_folder_and_a_file_name_is_refused(tmp_path):
+    from noloop.io import DataError, write_dask_table
+
+    frame = dd.from_pandas(pd.DataFrame({"label": [0, 1, 1, 0]}), npartitions=2)
+    write_dask_table(frame, tmp_path / "predictions")  # no suffix: a folder, as Dask writes
+    parts = sorted((tmp_path / "predictions").glob("*.parquet"))
+    assert len(parts) == 2
+    with pytest.raises(DataError, match=r"not as one \.csv file; name a folder"):
+        write_dask_table(frame, tmp_path / "predictions.csv")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["predictions"]
 
 
 def test_cli_reads_a_large_file_with_dask_and_says_so(tmp_path):

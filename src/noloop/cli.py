@@ -449,12 +449,13 @@ def _predict_dask(args: argparse.Namespace, model: Any) -> int:
     with _dask_client(args.scheduler):
         frame = read_dask_table(args.data, args.format).rename(columns=str)
         X = dask_features(frame, _model_features(model), str(args.data))
+        # the output's columns and dtypes, from predicting one row (string labels, for
+        # instance, come out as pandas' string dtype, not as the classes' object dtype)
+        import numpy as np
         import pandas as pd
 
-        meta = pd.DataFrame({"prediction": pd.Series([], dtype=model.classes_.dtype)})
-        if args.proba:
-            for label in model.classes_:
-                meta[f"proba_{label}"] = pd.Series([], dtype="float64")
+        one_row = pd.DataFrame(np.zeros((1, len(X.columns))), columns=list(X.columns))
+        meta = _prediction_frame(one_row, model, args.proba).iloc[:0]
         predictions = X.map_partitions(_prediction_frame, model, args.proba, meta=meta)
         write_dask_table(predictions, args.output)
     _say(args, f"predictions written to {args.output}/ as partitioned Parquet")

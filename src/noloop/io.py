@@ -554,9 +554,10 @@ def write_dask_table(frame: Any, path: str | os.PathLike) -> None:
     import shutil
 
     target = Path(path)
-    if target.suffix.lower() not in (".parquet", ".pq") and not target.is_dir():
-        raise DataError(f"{target}: predictions on a Dask dataset are written as partitioned "
-                        "Parquet; name a folder ending in .parquet")
+    if target.suffix.lower() not in (".parquet", ".pq", "") and not target.is_dir():
+        raise DataError(f"{target}: predictions on a Dask dataset are written as a folder of "
+                        f"Parquet parts, not as one {target.suffix} file; name a folder, "
+                        "e.g. predictions.parquet")
     parent = target.parent if str(target.parent) else Path(".")
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=parent))
     try:
