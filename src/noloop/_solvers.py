@@ -94,6 +94,25 @@ def _slack(value: float, coef: Any, xp: Any) -> float:
     return 64 * float(xp.finfo(coef.dtype).eps) * abs(value)  # no trip to the host
 
 
+def _backtrack(loss: LogisticLoss, coef: Any, value: float, direction: Any, *, slope: float,
+               step: float, sufficient: float, min_step: float
+               ) -> tuple[float, Any, float, Any] | None:
+    """Halve ``step`` until f(coef + step·direction) ≤ f(coef) + sufficient · step · slope.
+
+    ``slope`` is the directional derivative gᵀ·direction (negative). Returns
+    (step, new coef, its objective, its gradient), or None once the step falls
+    below ``min_step``.
+    """
+    while step >= min_step:
+        candidate = coef + step * direction
+        candidate_value, candidate_grad = loss.loss_gradient(candidate)
+        candidate_value = float(candidate_value)
+        if candidate_value <= value + sufficient * step * slope + _slack(value, coef, loss.xp):
+            return step, candidate, candidate_value, candidate_grad
+        step *= 0.5
+    return None
+
+
 def gradient_descent(
     loss: LogisticLoss, coef: Any, *, max_iter: int, tol: float,
     learning_rate: float | str = "auto", callback: Callback | None = None,
@@ -115,20 +134,17 @@ def gradient_descent(
     value = float(value)
     while not _record_iterate(result, value, grad, xp, tol=tol, max_iter=max_iter,
                               callback=callback):
-        squared_norm = float(xp.sum(grad * grad)) if adaptive else 0.0
-        while True:
+        if adaptive:
+            accepted = _backtrack(loss, coef, value, -grad, slope=-float(xp.sum(grad * grad)),
+                                  step=step, sufficient=0.5, min_step=1e-20)
+            if accepted is None:
+                result.stop_reason = "step too small: the objective stopped decreasing"
+                break
+            step, candidate, candidate_value, candidate_grad = accepted
+        else:
             candidate = coef - step * grad
             candidate_value, candidate_grad = loss.loss_gradient(candidate)
             candidate_value = float(candidate_value)
-            if not adaptive:
-                break
-            if candidate_value <= value - 0.5 * step * squared_norm + _slack(value, coef, xp):
-                break
-            step *= 0.5
-            if step < 1e-20:
-                result.stop_reason = "step too small: the objective stopped decreasing"
-                result.coef = coef
-                return result
         if not math.isfinite(candidate_value):
             result.stop_reason = (
                 f"the objective became {candidate_value} at iteration {result.n_iter + 1}: "
@@ -299,19 +315,12 @@ def _newton_cholesky(
             direction_np = _without_class_shift(direction_np, shape)
         slope = float(g @ direction_np)
         direction = xp.asarray(np.reshape(direction_np, shape), dtype=dtype, device=device)
-        step = 1.0
-        while True:
-            candidate = coef + step * direction
-            candidate_value, candidate_grad = loss.loss_gradient(candidate)
-            candidate_value = float(candidate_value)
-            if candidate_value <= value + 1e-4 * step * slope + _slack(value, coef, xp):
-                break
-            step *= 0.5
-            if step < 1e-10:
-                result.stop_reason = "step too small: the line search found no decrease"
-                result.coef = coef
-                return result
-        coef, value, grad = candidate, candidate_value, candidate_grad
+        accepted = _backtrack(loss, coef, value, direction, slope=slope, step=1.0,
+                              sufficient=1e-4, min_step=1e-10)
+        if accepted is None:
+            result.stop_reason = "step too small: the line search found no decrease"
+            break
+        _, coef, value, grad = accepted
         result.n_iter += 1
     result.coef = coef
     return result
