@@ -475,13 +475,13 @@ def _in_worker_memory(block: np.ndarray) -> np.ndarray:
     return np.array(block, order="C", copy=True)
 
 
-def _rows_on_workers(client: Any, X: np.ndarray, y: np.ndarray,
-                     chunk_rows: int) -> tuple[Any, Any]:
+def _rows_on_workers(client: Any, X: np.ndarray, y: np.ndarray, chunk_rows: int,
+                     own_memory: bool = True) -> tuple[Any, Any]:
     """X and y as persisted dask arrays whose matching row-chunks live on the same worker.
 
-    Each chunk is copied once into memory its worker allocated, as if the
-    worker had read it from storage: an array received over the network can
-    start at an odd address, which no loader would produce.
+    With ``own_memory`` each chunk is copied once into memory its worker
+    allocated, as if the worker had read it from storage: an array received
+    over the network can start at an odd address, which no loader would produce.
     """
     import dask.array as da
     from distributed import wait
@@ -495,7 +495,9 @@ def _rows_on_workers(client: Any, X: np.ndarray, y: np.ndarray,
         n_rows = rows.stop - rows.start
         X_parts.append(da.from_delayed(X_future, (n_rows, X.shape[1]), X.dtype))
         y_parts.append(da.from_delayed(y_future, (n_rows,), y.dtype))
-    X_dask = da.concatenate(X_parts).map_blocks(_in_worker_memory, dtype=X.dtype)
+    X_dask = da.concatenate(X_parts)
+    if own_memory:
+        X_dask = X_dask.map_blocks(_in_worker_memory, dtype=X.dtype)
     X_dask, y_dask = client.persist([X_dask, da.concatenate(y_parts)])
     wait([X_dask, y_dask])
     return X_dask, y_dask
