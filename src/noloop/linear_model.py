@@ -407,6 +407,68 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self.converged_ = result.converged
         self.stop_reason_ = result.stop_reason
 
+    # ---------------------------------------------------------------- state
+
+    def _fitted_state(self) -> dict[str, Any]:
+        """The fitted model as plain data: NumPy arrays and JSON-ready values.
+
+        The inverse of :meth:`_from_fitted_state`; what a model file keeps.
+
+        Returns
+        -------
+        state : dict
+            ``classes`` (n_classes,), ``coef`` (n_outputs, n_features) and
+            ``intercept`` (n_outputs,) as NumPy arrays; ``feature_names``
+            (list of str or None), ``n_iter`` (int), ``loss_history`` (list of
+            float), ``converged`` (bool), ``stop_reason`` (str).
+        """
+        check_is_fitted(self)
+        names = getattr(self, "feature_names_in_", None)
+        return {
+            "classes": np.asarray(self.classes_),
+            "coef": np.ascontiguousarray(to_numpy(self.coef_)),
+            "intercept": np.ascontiguousarray(to_numpy(self.intercept_)),
+            "feature_names": None if names is None else [str(name) for name in names],
+            "n_iter": int(self.n_iter_[0]),
+            "loss_history": [float(value) for value in self.loss_history_],
+            "converged": bool(self.converged_),
+            "stop_reason": str(self.stop_reason_),
+        }
+
+    @classmethod
+    def _from_fitted_state(cls, params: dict[str, Any], state: dict[str, Any]
+                           ) -> "LogisticRegression":
+        """A fitted model from ``get_params()``-style ``params`` and a :meth:`_fitted_state` dict.
+
+        Every field is checked (types, shapes, finiteness, unique sorted
+        classes); a bad one raises ``ValueError`` naming the field, what was
+        expected and what came.
+        """
+        known = cls().get_params()
+        unknown = sorted(set(params) - set(known))
+        if unknown:
+            raise ValueError(f"`params` has unknown parameter(s) {', '.join(unknown)}")
+        model = cls(**params)
+        model._check_params()
+        model._restore(**_checked_state(state))
+        return model
+
+    def _restore(self, *, classes: np.ndarray, coef: np.ndarray, intercept: np.ndarray,
+                 feature_names: list[str] | None, n_iter: int, loss_history: list[float],
+                 converged: bool, stop_reason: str) -> None:
+        self.classes_ = classes
+        self.coef_ = coef
+        self.intercept_ = intercept
+        self.n_features_in_ = int(coef.shape[1])
+        if feature_names is not None:
+            self.feature_names_in_ = np.asarray(feature_names, dtype=object)
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        self.n_iter_ = np.array([n_iter], dtype=np.int32)
+        self.loss_history_ = list(loss_history)
+        self.converged_ = converged
+        self.stop_reason_ = stop_reason
+
     # -------------------------------------------------------------- predict
 
     def _parameters_like(self, X: Any, xp: Any) -> tuple[Any, Any]:
@@ -521,3 +583,57 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         return float(accuracy_score(to_numpy(y) if _is_foreign_array(y) else y, predicted,
                                     sample_weight=None if sample_weight is None
                                     else to_numpy(sample_weight)))
+
+
+def _checked_state(state: dict[str, Any]) -> dict[str, Any]:
+    """``state`` with each field checked; ValueError names the first bad one."""
+    expected = {"classes", "coef", "intercept", "feature_names", "n_iter", "loss_history",
+                "converged", "stop_reason"}
+    if not isinstance(state, dict) or set(state) != expected:
+        got = sorted(state) if isinstance(state, dict) else type(state).__name__
+        raise ValueError(f"the fitted state must have the fields {sorted(expected)}; got {got}")
+    classes = state["classes"]
+    if not isinstance(classes, np.ndarray) or classes.ndim != 1 or classes.dtype.kind not in "biufUS":
+        raise ValueError("`classes` must be a 1-D array of numbers or strings; got "
+                         f"{getattr(classes, 'shape', type(classes).__name__)}")
+    if classes.size < 2:
+        raise ValueError(f"`classes` must hold at least 2 classes; got {classes.tolist()!r}")
+    if classes.dtype.kind == "f" and not np.all(np.isfinite(classes)):
+        raise ValueError(f"`classes` must be finite; got {classes.tolist()!r}")
+    if not np.all(classes[1:] > classes[:-1]):
+        raise ValueError(f"`classes` must be unique and sorted; got {classes.tolist()!r}")
+    n_outputs = 1 if classes.size == 2 else int(classes.size)
+    coef, intercept = state["coef"], state["intercept"]
+    for name, array, ndim in (("coef", coef, 2), ("intercept", intercept, 1)):
+        if not isinstance(array, np.ndarray) or array.dtype not in (np.float32, np.float64):
+            raise ValueError(f"`{name}` must be a float32 or float64 array; got "
+                             f"{getattr(array, 'dtype', type(array).__name__)}")
+        if array.ndim != ndim or array.shape[0] != n_outputs:
+            raise ValueError(f"`{name}` must have {n_outputs} row(s) for {classes.size} classes "
+                             f"and {ndim} dimension(s); got shape {array.shape}")
+        if not np.all(np.isfinite(array)):
+            raise ValueError(f"`{name}` must be finite; it holds NaN or infinity")
+    if coef.shape[1] < 1:
+        raise ValueError(f"`coef` must have at least one feature column; got shape {coef.shape}")
+    if intercept.dtype != coef.dtype:
+        raise ValueError(f"`intercept` must have coef's dtype {coef.dtype}; got {intercept.dtype}")
+    names = state["feature_names"]
+    if names is not None:
+        if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+            raise ValueError("`feature_names` must be a list of strings or None")
+        if len(names) != coef.shape[1] or len(set(names)) != len(names):
+            raise ValueError(f"`feature_names` must be {coef.shape[1]} unique names, one per "
+                             f"column of coef; got {len(names)} ({len(set(names))} unique)")
+    n_iter = state["n_iter"]
+    if isinstance(n_iter, bool) or not isinstance(n_iter, numbers.Integral) or \
+            not 0 <= n_iter < 2**31:
+        raise ValueError(f"`n_iter` must be an integer >= 0; got {n_iter!r}")
+    history = state["loss_history"]
+    if not isinstance(history, list) or not all(
+            isinstance(value, numbers.Real) and not isinstance(value, bool) for value in history):
+        raise ValueError("`loss_history` must be a list of numbers")
+    if not isinstance(state["converged"], bool):
+        raise ValueError(f"`converged` must be true or false; got {state['converged']!r}")
+    if not isinstance(state["stop_reason"], str):
+        raise ValueError(f"`stop_reason` must be a string; got {state['stop_reason']!r}")
+    return {**state, "n_iter": int(n_iter), "loss_history": [float(v) for v in history]}
