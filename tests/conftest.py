@@ -11,3 +11,48 @@ settings.register_profile(
 )
 settings.register_profile("dev", max_examples=40, deadline=None)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+
+# ------------------------------------------------------------------ array libraries
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+
+def _cupy():
+    try:
+        import cupy
+
+        cupy.zeros(1)
+        return cupy
+    except Exception:  # no CuPy, or no CUDA driver for it
+        return None
+
+
+def _torch(device):
+    try:
+        import torch
+    except ImportError:
+        return None
+    if device == "cuda" and not torch.cuda.is_available():
+        return None
+    return lambda array: torch.as_tensor(np.asarray(array), device=device)
+
+
+def _array_libraries():
+    cupy = _cupy()
+    converters = {
+        "numpy": np.asarray,
+        "torch": _torch("cpu"),
+        "torch-cuda": _torch("cuda"),
+        "cupy": None if cupy is None else cupy.asarray,
+    }
+    return [pytest.param(convert, id=name, marks=[] if convert is not None else
+                         pytest.mark.skip(reason=f"{name} is not available here"))
+            for name, convert in converters.items()]
+
+
+@pytest.fixture(params=_array_libraries())
+def to_xp(request):
+    """Moves a NumPy array into one array library (NumPy, PyTorch CPU/CUDA, CuPy) and device."""
+    return request.param

@@ -114,7 +114,7 @@ def test_evaluations_run_on_the_worker_holding_their_chunk(client):
 
 
 def test_a_prepared_chunk_is_row_major_and_aligned_and_copied_only_when_needed():
-    from noloop._dask import _prepare_block
+    from noloop.linear_model._dask import _prepare_block
 
     settings = dict(classes=np.array([0, 1]), n_outputs=1, weight_sum=4.0, class_weight=None)
     labels = np.array([0, 1, 1, 0])
@@ -285,7 +285,7 @@ def test_losing_the_scheduler_mid_fit_is_one_clear_error():
     import time
     from pathlib import Path
 
-    from noloop._dask import LostClusterError
+    from noloop import LostClusterError
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

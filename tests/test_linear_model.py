@@ -207,26 +207,9 @@ def test_bad_data_is_refused_with_a_clear_message(library):
         model.predict(wrap(X[:, :3]))
 
 
-class _Quadratic:
-    """f(c) = ½‖c‖²: the smallest objective with the solvers' loss interface."""
-
-    xp = np
-
-    def loss_gradient(self, coef):
-        return 0.5 * float(np.sum(coef * coef)), coef.copy()
-
-
-def test_backtracking_halves_to_sufficient_decrease_and_gives_up_uphill():
-    from noloop._solvers import _backtrack
-
-    loss, coef = _Quadratic(), np.array([[2.0, -1.0]])
-    value, grad = loss.loss_gradient(coef)
-    slope = -float(np.sum(grad * grad))
-    # a step of 4 along −g overshoots (f grows); 2 returns to f; 1 lands on the minimum
-    step, new_coef, new_value, _ = _backtrack(loss, coef, value, -grad, slope=slope, step=4.0,
-                                              sufficient=0.5, min_step=1e-20)
-    assert step == 1.0 and new_value == 0.0
-    np.testing.assert_array_equal(new_coef, 0.0)
-    # uphill: no step decreases f, so the search stops below min_step
-    assert _backtrack(loss, coef, value, grad, slope=-slope, step=1.0, sufficient=1e-4,
-                      min_step=1e-10) is None
+def test_a_diverged_fixed_step_fit_is_an_error_not_a_model():
+    X, y = load_breast_cancer(return_X_y=True)  # unscaled: a step of 1e8 overshoots wildly
+    model = LogisticRegression(solver="gd", learning_rate=1e8, max_iter=1000)
+    with pytest.raises(ValueError, match=r"gd diverged: .* learning_rate = 1e\+08 is too large"):
+        model.fit(X, y)
+    assert not hasattr(model, "coef_")

@@ -1,4 +1,7 @@
-"""Solvers: each drives a :class:`noloop._loss.LogisticLoss` from a starting point to its optimum.
+"""Solvers: each drives an :class:`~noloop.linear_model._objective.Objective` to its optimum.
+
+A solver depends on the objective contract only: it never sees the data, its
+shape (dense, Dask) or the penalty.
 
 Every solver returns a :class:`SolverResult` with the objective at each
 iterate (the seed's ``costs`` list) and why it stopped.
@@ -19,12 +22,16 @@ from typing import Any, Callable
 
 import numpy as np
 
-from noloop._loss import LogisticLoss
+from noloop.linear_model._objective import Objective
 from noloop._xp import device_of, to_numpy
 
-__all__ = ["SolverResult", "SOLVERS", "gradient_descent", "lbfgs", "newton_cholesky", "curvature_bound"]
+__all__ = ["SolverResult", "SOLVERS", "solve", "gradient_descent", "lbfgs", "newton_cholesky"]
 
 Callback = Callable[[int, float], None]
+
+# gd with a fixed step has diverged once the objective rose this many iterations in a row
+# and stands above its start: an oscillation that still converges does not rise every step
+DIVERGED_AFTER_RISES = 10
 
 
 @dataclass
@@ -36,37 +43,11 @@ class SolverResult:
     loss_history: list[float] = field(default_factory=list)
     converged: bool = False
     stop_reason: str = ""
+    diverged: bool = False
 
 
 def _max_abs(array: Any, xp: Any) -> float:
     return float(xp.max(xp.abs(array)))
-
-
-def curvature_bound(loss: LogisticLoss, n_power_iterations: int = 12, seed: int = 0) -> float:
-    """An estimate of L, the largest curvature of the objective, for the step α = 1 / L.
-
-    The logistic Hessian is at most c · X̃ᵀ diag(s / S) X̃ (c = 1/4 for the
-    sigmoid, 1/2 for softmax) plus l2_reg; power iteration estimates the top
-    eigenvalue of that Gram matrix through ``loss.gram_matvec``, without
-    forming it. Power iteration approaches from below, so
-    :func:`gradient_descent` also halves α whenever a step fails to decrease
-    the objective enough: it cannot diverge.
-    """
-    xp = loss.xp
-    n_dof = int(loss.X.shape[1]) + int(loss.fit_intercept)
-    rng = np.random.default_rng(seed)
-    start = rng.standard_normal(n_dof)
-    v = xp.asarray(start / np.linalg.norm(start), dtype=loss.parameter_dtype,
-                   device=device_of(loss.X))
-    eigenvalue = 0.0
-    for _ in range(n_power_iterations):
-        product = loss.gram_matvec(v)
-        eigenvalue = float(xp.linalg.vector_norm(product))
-        if eigenvalue == 0.0:
-            break
-        v = product / eigenvalue
-    factor = 0.5 if loss.multinomial else 0.25
-    return factor * eigenvalue + loss.l2_reg
 
 
 def _record_iterate(result: SolverResult, value: float, grad: Any, xp: Any, *, tol: float,
@@ -94,7 +75,7 @@ def _slack(value: float, coef: Any, xp: Any) -> float:
     return 64 * float(xp.finfo(coef.dtype).eps) * abs(value)  # no trip to the host
 
 
-def _backtrack(loss: LogisticLoss, coef: Any, value: float, direction: Any, *, slope: float,
+def _backtrack(objective: Objective, coef: Any, value: float, direction: Any, *, slope: float,
                step: float, sufficient: float, min_step: float
                ) -> tuple[float, Any, float, Any] | None:
     """Halve ``step`` until f(coef + step·direction) ≤ f(coef) + sufficient · step · slope.
@@ -105,37 +86,40 @@ def _backtrack(loss: LogisticLoss, coef: Any, value: float, direction: Any, *, s
     """
     while step >= min_step:
         candidate = coef + step * direction
-        candidate_value, candidate_grad = loss.loss_gradient(candidate)
+        candidate_value, candidate_grad = objective.loss_gradient(candidate)
         candidate_value = float(candidate_value)
-        if candidate_value <= value + sufficient * step * slope + _slack(value, coef, loss.xp):
+        if candidate_value <= value + sufficient * step * slope + _slack(value, coef, objective.xp):
             return step, candidate, candidate_value, candidate_grad
         step *= 0.5
     return None
 
 
 def gradient_descent(
-    loss: LogisticLoss, coef: Any, *, max_iter: int, tol: float,
+    objective: Objective, coef: Any, *, max_iter: int, tol: float,
     learning_rate: float | str = "auto", callback: Callback | None = None,
 ) -> SolverResult:
     """The seed's batch gradient descent: W := W − α dW, b := b − α db.
 
     With a float ``learning_rate`` the step is used as given, exactly as in
     :func:`noloop.vectorized.gradient_descent`. With ``"auto"`` the step is
-    1 / L from :func:`curvature_bound`, halved whenever a step fails the
+    1 / L from the objective's ``curvature_bound()``, halved whenever a step fails the
     sufficient-decrease test f(W − α g) ≤ f(W) − α/2 ‖g‖², which an L-smooth
     objective passes for every α ≤ 1 / L; the objective never increases.
-    Stops when max |gradient| ≤ ``tol``.
+    Stops when max |gradient| ≤ ``tol``; a fixed step stops as diverged
+    (``result.diverged``) once the objective is not finite, or has risen
+    ``DIVERGED_AFTER_RISES`` iterations in a row to above its start.
     """
-    xp = loss.xp
+    xp = objective.xp
     adaptive = learning_rate == "auto"
-    step = 1.0 / curvature_bound(loss) if adaptive else float(learning_rate)
+    step = 1.0 / objective.curvature_bound() if adaptive else float(learning_rate)
     result = SolverResult(coef=coef, n_iter=0)
-    value, grad = loss.loss_gradient(coef)
+    value, grad = objective.loss_gradient(coef)
     value = float(value)
+    rises = 0
     while not _record_iterate(result, value, grad, xp, tol=tol, max_iter=max_iter,
                               callback=callback):
         if adaptive:
-            accepted = _backtrack(loss, coef, value, -grad, slope=-float(xp.sum(grad * grad)),
+            accepted = _backtrack(objective, coef, value, -grad, slope=-float(xp.sum(grad * grad)),
                                   step=step, sufficient=0.5, min_step=1e-20)
             if accepted is None:
                 result.stop_reason = "step too small: the objective stopped decreasing"
@@ -143,12 +127,17 @@ def gradient_descent(
             step, candidate, candidate_value, candidate_grad = accepted
         else:
             candidate = coef - step * grad
-            candidate_value, candidate_grad = loss.loss_gradient(candidate)
+            candidate_value, candidate_grad = objective.loss_gradient(candidate)
             candidate_value = float(candidate_value)
-        if not math.isfinite(candidate_value):
+        rises = rises + 1 if candidate_value > value else 0
+        if not math.isfinite(candidate_value) or (rises >= DIVERGED_AFTER_RISES
+                                                  and candidate_value > result.loss_history[0]):
+            # the last iterate is kept: it is the one the history ends with
+            result.diverged = True
             result.stop_reason = (
-                f"the objective became {candidate_value} at iteration {result.n_iter + 1}: "
-                f"learning_rate = {learning_rate} is too large"
+                f"diverged: the objective rose from {result.loss_history[0]:.6g} to "
+                f"{candidate_value:.6g} by iteration {result.n_iter + 1}; learning_rate = "
+                f"{step:g} is too large"
             )
             break
         coef, value, grad = candidate, candidate_value, candidate_grad
@@ -193,16 +182,16 @@ def _quiet_second_blas():
 
 
 def lbfgs(
-    loss: LogisticLoss, coef: Any, *, max_iter: int, tol: float, callback: Callback | None = None,
+    objective: Objective, coef: Any, *, max_iter: int, tol: float, callback: Callback | None = None,
 ) -> SolverResult:
-    """scipy's L-BFGS-B over ``loss.loss_gradient``; stops when max |gradient| ≤ ``tol``.
+    """scipy's L-BFGS-B over ``objective.loss_gradient``; stops when max |gradient| ≤ ``tol``.
 
     The coefficients travel to the host as float64 each evaluation (they are
-    small); the data and the heavy work stay in ``loss.xp`` on its device.
+    small); the data and the heavy work stay in ``objective.xp`` on its device.
     """
     from scipy.optimize import minimize
 
-    xp = loss.xp
+    xp = objective.xp
     shape, dtype, device = tuple(coef.shape), coef.dtype, device_of(coef)
     history: list[float] = []
 
@@ -212,7 +201,7 @@ def lbfgs(
         if "x" in last and np.array_equal(flat, last["x"]):
             return last["value"], last["grad"].copy()  # scipy re-evaluates the start point
         point = xp.asarray(np.reshape(flat, shape), dtype=dtype, device=device)
-        value, grad = loss.loss_gradient(point)
+        value, grad = objective.loss_gradient(point)
         last.update(x=flat.copy(), value=float(value),
                     grad=to_numpy(grad).astype(np.float64).ravel())
         return last["value"], last["grad"].copy()
@@ -285,7 +274,7 @@ def _without_class_shift(direction: np.ndarray, shape: tuple[int, ...]) -> np.nd
 
 
 def newton_cholesky(
-    loss: LogisticLoss, coef: Any, *, max_iter: int, tol: float, callback: Callback | None = None,
+    objective: Objective, coef: Any, *, max_iter: int, tol: float, callback: Callback | None = None,
 ) -> SolverResult:
     """Newton's method: solve H p = −g by Cholesky, then a backtracking line search.
 
@@ -293,29 +282,29 @@ def newton_cholesky(
     so it wins when features (times classes) are few and samples many.
     """
     with _quiet_second_blas():
-        return _newton_cholesky(loss, coef, max_iter=max_iter, tol=tol, callback=callback)
+        return _newton_cholesky(objective, coef, max_iter=max_iter, tol=tol, callback=callback)
 
 
 def _newton_cholesky(
-    loss: LogisticLoss, coef: Any, *, max_iter: int, tol: float, callback: Callback | None,
+    objective: Objective, coef: Any, *, max_iter: int, tol: float, callback: Callback | None,
 ) -> SolverResult:
-    xp = loss.xp
+    xp = objective.xp
     result = SolverResult(coef=coef, n_iter=0)
-    value, grad = loss.loss_gradient(coef)
+    value, grad = objective.loss_gradient(coef)
     value = float(value)
     shape, dtype, device = tuple(coef.shape), coef.dtype, device_of(coef)
     while not _record_iterate(result, value, grad, xp, tol=tol, max_iter=max_iter,
                               callback=callback):
         g = to_numpy(grad).astype(np.float64).ravel()
-        H = to_numpy(loss.hessian(coef)).astype(np.float64)
-        if loss.multinomial:
+        H = to_numpy(objective.hessian(coef)).astype(np.float64)
+        if objective.layout.multinomial:
             H += _class_shift_projector(shape, scale=float(np.trace(H)) / H.shape[0])
         direction_np = -_solve_positive_definite(H, g)
-        if loss.multinomial:
+        if objective.layout.multinomial:
             direction_np = _without_class_shift(direction_np, shape)
         slope = float(g @ direction_np)
         direction = xp.asarray(np.reshape(direction_np, shape), dtype=dtype, device=device)
-        accepted = _backtrack(loss, coef, value, direction, slope=slope, step=1.0,
+        accepted = _backtrack(objective, coef, value, direction, slope=slope, step=1.0,
                               sufficient=1e-4, min_step=1e-10)
         if accepted is None:
             result.stop_reason = "step too small: the line search found no decrease"
@@ -331,3 +320,11 @@ SOLVERS: dict[str, Callable[..., SolverResult]] = {
     "newton-cholesky": newton_cholesky,
     "gd": gradient_descent,
 }
+
+
+def solve(solver: str, objective: Objective, coef: Any, *, max_iter: int, tol: float,
+          learning_rate: float | str = "auto", callback: Callback | None = None) -> SolverResult:
+    """Run the solver named ``solver`` from ``coef``; ``learning_rate`` is used by ``"gd"`` only."""
+    options: dict[str, Any] = {"learning_rate": learning_rate} if solver == "gd" else {}
+    return SOLVERS[solver](objective, coef, max_iter=max_iter, tol=tol, callback=callback,
+                           **options)

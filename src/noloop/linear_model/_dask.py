@@ -22,10 +22,14 @@ from typing import Any
 
 import numpy as np
 
-from noloop._loss import LogisticLoss, penalty_mask
-from noloop._xp import namespace
+from noloop._xp import namespace, to_numpy
+from noloop.linear_model._dense import DenseData
+from noloop.linear_model._loss import encode_labels
+from noloop.linear_model._objective import Layout, LogisticObjective, class_weight_vector
+from noloop.linear_model._problem import Problem, l2_penalty, require_two_classes
 
-__all__ = ["is_dask", "to_dask_arrays", "DaskLogisticLoss", "PERSIST_FRACTION"]
+__all__ = ["is_dask", "to_dask_arrays", "DaskData", "LostClusterError", "BACKEND",
+           "PERSIST_FRACTION", "cluster_memory_bytes"]
 
 # persist X when it takes at most this fraction of the cluster's memory
 PERSIST_FRACTION = 0.5
@@ -118,13 +122,6 @@ def cluster_memory_bytes() -> float:
     return float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
 
 
-def _encode(labels: np.ndarray, classes: np.ndarray, n_outputs: int) -> np.ndarray:
-    indices = np.searchsorted(classes, labels)
-    if n_outputs == 1:
-        return indices.astype(np.float64)[:, None]
-    return (indices[:, None] == np.arange(n_outputs)[None, :]).astype(np.float64)
-
-
 def _prepare_block(X_block: np.ndarray, labels: np.ndarray, weight: np.ndarray | None,
                    classes: np.ndarray, n_outputs: int, weight_sum: float,
                    class_weight: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -140,21 +137,20 @@ def _prepare_block(X_block: np.ndarray, labels: np.ndarray, weight: np.ndarray |
               else np.asarray(weight, dtype=np.float64))
     if class_weight is not None:
         weight = weight * class_weight[np.searchsorted(classes, labels)]
-    return X_block, _encode(labels, classes, n_outputs), weight / weight_sum
+    Y = encode_labels(np.searchsorted(classes, labels), n_outputs, np.float64, namespace(X_block))
+    return X_block, Y, weight / weight_sum
 
 
 def _block_task(what: str, coef: np.ndarray, block: tuple[np.ndarray, np.ndarray, np.ndarray],
                 fit_intercept: bool) -> np.ndarray:
-    """The unpenalized share of one prepared chunk in the objective, its gradient or its Hessian."""
-    X_block, Y, normalized_weight = block
-    loss = LogisticLoss(X=X_block, Y=Y, normalized_weight=normalized_weight, l2_reg=0.0,
-                        fit_intercept=fit_intercept, xp=namespace(X_block))
+    """One prepared chunk's share of the data term's value and gradient, Hessian or Gram product."""
+    data = DenseData(*block, fit_intercept=fit_intercept)
     if what == "loss_gradient":
-        value, grad = loss.loss_gradient(coef)
+        value, grad = data.loss_gradient(coef)
         return np.concatenate([[float(value)], np.asarray(grad, dtype=np.float64).ravel()])
     if what == "hessian":
-        return np.asarray(loss.hessian(coef), dtype=np.float64)
-    return np.asarray(loss.gram_matvec(coef), dtype=np.float64)
+        return np.asarray(data.hessian(coef), dtype=np.float64)
+    return np.asarray(data.gram_matvec(coef), dtype=np.float64)
 
 
 def _streamed_block_task(what: str, coef: np.ndarray, X_block: np.ndarray, labels: np.ndarray,
@@ -220,12 +216,27 @@ def _holders(blocks: list[Any]) -> list[list[str] | None]:
 
 
 @dataclass
-class DaskLogisticLoss:
-    """The objective of :class:`noloop._loss.LogisticLoss` over a chunked dask array.
+class DaskData:
+    """The averaged logistic loss over a chunked dask array; implements ``DataTerm``.
 
-    Solvers see the same interface (``loss_gradient``, ``loss``, ``gradient``,
-    ``hessian``, ``gram_matvec``); coefficients are small NumPy arrays on the
-    client, the data stays on the workers.
+    Every evaluation is one map over X's row chunks (each chunk evaluated by
+    :class:`~noloop.linear_model._dense.DenseData` with the fused kernel) and
+    a sum; coefficients are small NumPy arrays on the client, the data stays
+    on the workers.
+
+    Parameters
+    ----------
+    X : dask array of shape (n_samples, n_features), one chunk along the features
+    y : dask array of shape (n_samples,), labels chunked like X's rows
+    weight : dask array of shape (n_samples,) or None
+    classes : ndarray of shape (n_classes,)
+    weight_sum : float
+        S = Σᵢ sᵢ, class weights included.
+    fit_intercept : bool
+    class_weight : ndarray of shape (n_classes,) or None
+    persist : bool, default=False
+        Prepare each chunk once and keep it in cluster memory; otherwise each
+        evaluation reads and prepares every chunk again from its source.
     """
 
     X: Any
@@ -233,22 +244,20 @@ class DaskLogisticLoss:
     weight: Any
     classes: np.ndarray
     weight_sum: float
-    l2_reg: float
     fit_intercept: bool
     class_weight: np.ndarray | None = None
     persist: bool = False
     xp: Any = field(default_factory=lambda: namespace(np.zeros(1)))
+    device: Any = "cpu"
+    parameter_dtype: Any = np.float64
 
     def __post_init__(self) -> None:
-        """The chunks as the evaluations use them: prepared and persisted, or raw and streamed.
-
-        Persisted, each chunk is prepared once and each evaluation only runs
-        the fused kernel on memory its worker already holds; streamed, each
-        evaluation reads and prepares every chunk again from its source.
-        """
         from dask import delayed
 
-        self._settings = {"classes": self.classes, "n_outputs": self.n_outputs,
+        n_outputs = 1 if self.classes.size == 2 else int(self.classes.size)
+        self.layout = Layout(n_features=int(self.X.shape[1]), n_outputs=n_outputs,
+                             fit_intercept=self.fit_intercept)
+        self._settings = {"classes": self.classes, "n_outputs": n_outputs,
                           "weight_sum": self.weight_sum, "class_weight": self.class_weight}
         weights = (self.weight.to_delayed().ravel() if self.weight is not None
                    else [None] * self.X.numblocks[0])
@@ -261,18 +270,8 @@ class DaskLogisticLoss:
 
             prepared = [delayed(_prepare_block, pure=True)(*raw, **self._settings)
                         for raw in self._raw_blocks]
-            self._prepared = list(self._translate_errors(lambda: dask.persist(*prepared)))
-            self._holders = self._translate_errors(lambda: _holders(self._prepared))
-
-    @property
-    def n_outputs(self) -> int:
-        return 1 if self.classes.size == 2 else int(self.classes.size)
-
-    @property
-    def multinomial(self) -> bool:
-        return self.n_outputs > 1
-
-    parameter_dtype = np.float64
+            self._prepared = list(_translate_errors(lambda: dask.persist(*prepared)))
+            self._holders = _translate_errors(lambda: _holders(self._prepared))
 
     def _map_reduce(self, what: str, argument: np.ndarray) -> np.ndarray:
         import dask
@@ -290,60 +289,123 @@ class DaskLogisticLoss:
             for block, holders in zip(self._prepared, self._holders):
                 # pinned to the worker holding the chunk: unpinned, the scheduler counts these
                 # tasks (one group across all evaluations) as root tasks, queues them and may
-                # run one on whichever worker is free, moving the whole chunk (0.5–1 s here)
+                # run one on whichever worker is free, moving the whole chunk
                 with (dask.annotate(workers=holders, allow_other_workers=True) if holders
                       else contextlib.nullcontext()):
                     parts.append(delayed(_block_task, pure=True)(what, argument, block,
                                                                  self.fit_intercept))
         if len(parts) <= CLIENT_SUM_MAX_PARTS:
             # few partial sums: adding them here saves a round of worker-to-worker transfers
-            return np.sum(self._translate_errors(lambda: dask.compute(*parts)), axis=0)
-        return self._translate_errors(lambda: dask.compute(_tree_sum(parts)))[0]
-
-    @staticmethod
-    def _translate_errors(compute: Callable[[], Any]) -> Any:
-        """Run ``compute``; a lost scheduler or cluster becomes one :class:`LostClusterError`."""
-        try:
-            return compute()
-        except Exception as error:
-            if isinstance(error, (OSError, TimeoutError)) or _cluster_lost():
-                raise LostClusterError(
-                    f"lost the Dask cluster during the fit ({type(error).__name__}: "
-                    f"{' '.join(str(error).split())[:200]}); the fit cannot go on"
-                ) from error
-            raise
-
-    def split(self, coef: np.ndarray) -> tuple[np.ndarray, Any]:
-        n_features = int(self.X.shape[1])
-        if self.fit_intercept:
-            return coef[:, :n_features], coef[:, n_features]
-        return coef, 0.0
+            return np.sum(_translate_errors(lambda: dask.compute(*parts)), axis=0)
+        return _translate_errors(lambda: dask.compute(_tree_sum(parts)))[0]
 
     def loss_gradient(self, coef: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Objective and gradient: one pass over the chunks, penalty added on the client."""
+        """Value and gradient: one pass over the chunks."""
         total = self._map_reduce("loss_gradient", coef)
-        value, grad = total[0], total[1:].reshape(coef.shape)
-        W, _ = self.split(coef)
-        if self.l2_reg:
-            value = value + 0.5 * self.l2_reg * float(np.sum(W * W))
-            grad[:, : W.shape[1]] += self.l2_reg * W
-        return np.asarray(value), grad
-
-    def loss(self, coef: np.ndarray) -> np.ndarray:
-        return self.loss_gradient(coef)[0]
-
-    def gradient(self, coef: np.ndarray) -> np.ndarray:
-        return self.loss_gradient(coef)[1]
+        return np.asarray(total[0]), total[1:].reshape(coef.shape)
 
     def hessian(self, coef: np.ndarray) -> np.ndarray:
-        """Sum of the chunks' Hessians plus the penalty on each class's weights."""
-        H = self._map_reduce("hessian", coef)
-        n_outputs, n_dof = coef.shape
-        mask = penalty_mask(n_dof, self.fit_intercept, self.xp, np.float64, "cpu")
-        return H + self.l2_reg * np.kron(np.eye(n_outputs), mask)
+        """The sum of the chunks' Hessians."""
+        return self._map_reduce("hessian", coef)
 
     def gram_matvec(self, v: np.ndarray) -> np.ndarray:
         return self._map_reduce("gram_matvec", v)
+
+
+def _translate_errors(compute: Callable[[], Any]) -> Any:
+    """Run ``compute``; a lost scheduler or cluster becomes one :class:`LostClusterError`."""
+    try:
+        return compute()
+    except Exception as error:
+        if isinstance(error, (OSError, TimeoutError)) or _cluster_lost():
+            raise LostClusterError(
+                f"lost the Dask cluster during the fit ({type(error).__name__}: "
+                f"{' '.join(str(error).split())[:200]}); the fit cannot go on"
+            ) from error
+        raise
+
+
+# ------------------------------------------------------------------ the estimator's Dask side
+
+
+def _class_counts(y: Any, weight: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The sorted classes and their (sample-weighted) counts, in one or two passes."""
+    import dask
+    import dask.array as da
+
+    if weight is None:  # one pass finds the classes and counts them
+        classes, counts = dask.compute(*da.unique(y, return_counts=True))
+        return classes, counts.astype(np.float64)
+    classes = np.unique(da.unique(y).compute())
+    indices = y.map_blocks(lambda block: np.searchsorted(classes, block), dtype=np.int64)
+    bad = (~da.isfinite(weight)).sum() + (weight < 0).sum()
+    counts, n_bad = dask.compute(da.bincount(indices, weights=weight, minlength=classes.size),
+                                 bad)
+    if n_bad:
+        raise ValueError("`sample_weight` must be finite and non-negative")
+    return classes, counts
+
+
+class DaskBackend:
+    """The estimator on dask arrays and DataFrames: fit on the cluster, predict lazily."""
+
+    @staticmethod
+    def problem(estimator: Any, X: Any, y: Any, sample_weight: Any) -> Problem:
+        """The objective over X's chunks: persisted when X takes at most PERSIST_FRACTION of
+        the cluster's memory, streamed from its source at every evaluation otherwise."""
+        X, y, weight, feature_names = to_dask_arrays(X, y, sample_weight)
+        if y is None:
+            raise ValueError("y is required to fit")
+        classes, counts = _class_counts(y, weight)
+        require_two_classes(classes)
+        per_class = class_weight_vector(estimator.class_weight, classes, counts)
+        weight_sum = float(counts.sum() if per_class is None else (counts * per_class).sum())
+        penalty = l2_penalty(estimator.penalty, estimator.C, weight_sum)
+        persist = bool(X.nbytes <= PERSIST_FRACTION * cluster_memory_bytes())
+        data = DaskData(X=X, y=y, weight=weight, classes=classes, weight_sum=weight_sum,
+                        fit_intercept=estimator.fit_intercept, class_weight=per_class,
+                        persist=persist)
+        return Problem(objective=LogisticObjective(data, penalty), classes=classes,
+                       feature_names=None if feature_names is None
+                       else np.asarray(feature_names, dtype=object),
+                       coef_dtype=np.dtype(X.dtype), persisted=persist)
+
+    @staticmethod
+    def decision_function(estimator: Any, X: Any) -> Any:
+        """Lazy logits for a dask array or DataFrame, chunked like X's rows."""
+        import dask.dataframe as dd
+
+        if isinstance(X, dd.DataFrame) and hasattr(estimator, "feature_names_in_"):
+            missing = [name for name in estimator.feature_names_in_ if name not in X.columns]
+            if missing:
+                raise ValueError(f"X lacks the feature column(s) {', '.join(map(repr, missing))} "
+                                 "the model was fitted with")
+            X = X[list(estimator.feature_names_in_)]
+        X, _, _, _ = to_dask_arrays(X)
+        if int(X.shape[1]) != estimator.n_features_in_:
+            raise ValueError(f"X has {X.shape[1]} features, but {type(estimator).__name__} is "
+                             f"expecting {estimator.n_features_in_} features as input.")
+        coef = to_numpy(estimator.coef_).astype(X.dtype)
+        intercept = to_numpy(estimator.intercept_).astype(X.dtype)
+        scores = X.map_blocks(block_scores, coef, intercept, dtype=X.dtype,
+                              chunks=(X.chunks[0], (coef.shape[0],)))
+        return scores[:, 0] if coef.shape[0] == 1 else scores
+
+    @staticmethod
+    def labels(classes: np.ndarray, indices: Any) -> Any:
+        return indices.map_blocks(lambda block: classes[block], dtype=classes.dtype)
+
+    @staticmethod
+    def accuracy(predicted: Any, y: Any, sample_weight: Any) -> float:
+        import dask
+
+        predicted, y, sample_weight = dask.compute(predicted, y, sample_weight)
+        correct = np.asarray(y).ravel() == np.asarray(predicted)
+        return float(np.average(correct, weights=None if sample_weight is None
+                                else np.asarray(sample_weight, dtype=np.float64)))
+
+
+BACKEND = DaskBackend()
 
 
 # ------------------------------------------------------------------ prediction blocks

@@ -1,0 +1,568 @@
+"""``LogisticRegression``: the seed's vectorized training as a scikit-learn estimator.
+
+The estimator is thin: ``fit`` validates the parameters, asks the input's
+backend (in memory or Dask: the one dispatch point, :func:`_backend`) for a
+:class:`~noloop.linear_model._problem.Problem`, and hands its objective to one
+solver call.
+"""
+
+from __future__ import annotations
+
+import numbers
+import sys
+import warnings
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import array_api_compat
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
+
+from noloop._xp import device_of, namespace, to_numpy
+from noloop.linear_model._dense import DenseData
+from noloop.linear_model._loss import encode_labels, log_softmax, sigmoid
+from noloop.linear_model._objective import LogisticObjective, class_weight_vector
+from noloop.linear_model._problem import Backend, Problem, l2_penalty, require_two_classes
+from noloop.linear_model._solvers import SOLVERS, SolverResult, solve
+
+__all__ = ["LogisticRegression"]
+
+
+def _is_foreign_array(array: Any) -> bool:
+    """True for arrays noloop computes on in their own library (PyTorch, CuPy), not via NumPy."""
+    return array_api_compat.is_torch_array(array) or array_api_compat.is_cupy_array(array)
+
+
+def _is_real(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+# Each parameter: (the check, what the error says was expected). Checked in fit, as
+# scikit-learn's ``_parameter_constraints``; messages name the parameter and what came.
+_PARAMETER_CONSTRAINTS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "penalty": (lambda v: v in ("l2", None), "'l2' or None"),
+    "C": (lambda v: _is_real(v) and 0 < v < np.inf, "a positive finite number"),
+    "fit_intercept": (lambda v: isinstance(v, (bool, np.bool_)), "True or False"),
+    "solver": (lambda v: v in SOLVERS, f"one of {sorted(SOLVERS)}"),
+    "learning_rate": (lambda v: v == "auto" or (_is_real(v) and 0 < v < np.inf),
+                      "'auto' or a positive finite number"),
+    "max_iter": (lambda v: isinstance(v, numbers.Integral) and not isinstance(v, bool)
+                 and v >= 0, "an integer >= 0"),
+    "tol": (lambda v: _is_real(v) and 0 <= v < np.inf, "a finite number >= 0"),
+    "class_weight": (lambda v: v is None or v == "balanced" or isinstance(v, Mapping),
+                     "None, 'balanced' or a dict"),
+    "warm_start": (lambda v: isinstance(v, (bool, np.bool_)), "True or False"),
+    "verbose": (lambda v: isinstance(v, numbers.Integral) and v >= 0, "an integer >= 0"),
+    "callback": (lambda v: v is None or callable(v), "None or a callable"),
+}
+
+
+def _check_params(params: Mapping[str, Any]) -> None:
+    """Raise ValueError naming the first parameter that breaks its constraint."""
+    for name, (allowed, expected) in _PARAMETER_CONSTRAINTS.items():
+        if not allowed(params[name]):
+            raise ValueError(f"`{name}` must be {expected}; got {params[name]!r}")
+
+
+class LogisticRegression(ClassifierMixin, BaseEstimator):
+    """Logistic regression trained by the seed's vectorized equations; binary and softmax.
+
+    A drop-in for :class:`sklearn.linear_model.LogisticRegression` that
+    minimizes the same objective,
+
+        C · Σᵢ sᵢ · loss(zᵢ, yᵢ) + ½ ‖W‖²
+
+    (intercepts not penalized; sᵢ the sample weight times the class weight),
+    so a converged fit equals scikit-learn's on the same data and ``C``. Two
+    classes use the seed's sigmoid model; more use softmax in the same
+    vectorized form (Z = X Wᵀ + b, A = softmax(Z), dZ = A − Y).
+
+    NumPy arrays, pandas DataFrames, PyTorch tensors (CPU or CUDA) and CuPy
+    arrays are all accepted; with PyTorch or CuPy the whole fit runs in that
+    library on the data's device, float32 stays float32, and fitted
+    coefficients and predictions come back in the same library.
+
+    Parameters
+    ----------
+    penalty : {"l2", None}, default="l2"
+        ``None`` fits without penalty (``C`` is then ignored).
+    C : float, default=1.0
+        Inverse regularization strength, as in scikit-learn.
+    fit_intercept : bool, default=True
+    solver : {"lbfgs", "newton-cholesky", "gd"}, default="lbfgs"
+        ``"gd"`` is the seed's batch gradient descent W := W − α dW;
+        ``"lbfgs"`` is quasi-Newton (scipy); ``"newton-cholesky"`` takes Newton
+        steps and wins when features (times classes) are few.
+    learning_rate : "auto" or float, default="auto"
+        The step α of ``solver="gd"``. ``"auto"`` takes 1 / L for a curvature
+        bound L and halves it whenever a step fails to decrease the objective
+        enough, so it cannot diverge; a float is used as given.
+    max_iter : int, default=100
+    tol : float, default=1e-4
+        Stop when the largest absolute entry of the objective's gradient
+        (averaged over examples) is at most ``tol``.
+    class_weight : dict, "balanced" or None, default=None
+    warm_start : bool, default=False
+        Start from the previous fit's coefficients when shapes allow.
+    verbose : int, default=0
+        Print the objective every 100 iterations (every iteration when ≥ 2).
+    callback : callable, default=None
+        Called as ``callback(iteration, objective)`` at every iterate, from
+        iteration 0 (the starting point); for progress bars and live plots.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    coef_ : array of shape (1, n_features) for two classes, else (n_classes, n_features)
+    intercept_ : array of shape (1,) or (n_classes,)
+    n_iter_ : ndarray of shape (1,)
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Only when X was a DataFrame with string column names.
+    loss_history_ : list of float
+        The objective at every iterate, starting from the initial point (the
+        seed's ``costs`` list), scaled as C · Σ sᵢ lossᵢ + ½‖W‖² divided by C · Σ sᵢ.
+    converged_ : bool
+    stop_reason_ : str
+        Why the solver stopped.
+    """
+
+    def __init__(
+        self,
+        penalty: str | None = "l2",
+        *,
+        C: float = 1.0,
+        fit_intercept: bool = True,
+        solver: str = "lbfgs",
+        learning_rate: float | str = "auto",
+        max_iter: int = 100,
+        tol: float = 1e-4,
+        class_weight: dict | str | None = None,
+        warm_start: bool = False,
+        verbose: int = 0,
+        callback: Callable[[int, float], None] | None = None,
+    ) -> None:
+        self.penalty = penalty
+        self.C = C
+        self.fit_intercept = fit_intercept
+        self.solver = solver
+        self.learning_rate = learning_rate
+        self.max_iter = max_iter
+        self.tol = tol
+        self.class_weight = class_weight
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.callback = callback
+
+    # ------------------------------------------------------------------ fit
+
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> "LogisticRegression":
+        """Fit the model by minimizing the penalized logistic objective.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            NumPy, pandas, PyTorch, CuPy or Dask; PyTorch and CuPy data stay on
+            their device, Dask data on the cluster.
+        y : array-like of shape (n_samples,)
+            Class labels of any type (integers, strings, ...).
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : LogisticRegression
+        """
+        _check_params(self.get_params(deep=False))
+        problem = _backend(X).problem(self, X, y, sample_weight)
+        coef = self._initial_coef(problem)
+        result = solve(self.solver, problem.objective, coef, max_iter=self.max_iter,
+                       tol=self.tol, learning_rate=self.learning_rate, callback=self._progress())
+        if result.diverged:  # as scikit-learn's SGD: a diverged fit is an error, not a model
+            raise ValueError(f"{self.solver} {result.stop_reason}: lower `learning_rate`, or "
+                             "use learning_rate='auto', which cannot diverge")
+        self._set_fitted(problem, result)
+        if not result.converged:
+            warnings.warn(
+                f"{self.solver} did not converge: {result.stop_reason}. Increase `max_iter`, "
+                "scale the data (e.g. StandardScaler), or loosen `tol`.",
+                ConvergenceWarning, stacklevel=2,
+            )
+        return self
+
+    def _initial_coef(self, problem: Problem) -> Any:
+        """Zeros, or with ``warm_start`` the previous fit's [coef_ | intercept_] when shapes match."""
+        objective = problem.objective
+        layout, xp = objective.layout, objective.xp
+        if self.warm_start and hasattr(self, "coef_") and \
+                tuple(self.coef_.shape) == (layout.n_outputs, layout.n_features):
+            previous = to_numpy(self.coef_)
+            if self.fit_intercept:
+                previous = np.concatenate([previous, to_numpy(self.intercept_)[:, None]], axis=1)
+            return xp.asarray(previous, dtype=objective.parameter_dtype, device=objective.device)
+        return xp.zeros(layout.shape, dtype=objective.parameter_dtype, device=objective.device)
+
+    def _progress(self) -> Callable[[int, float], None] | None:
+        if not self.verbose:
+            return self.callback
+        every = 1 if self.verbose >= 2 else 100
+        user_callback = self.callback
+
+        def report(iteration: int, value: float) -> None:
+            if iteration % every == 0:
+                print(f"[{self.solver}] iteration {iteration:6d}  objective {value:.8g}",
+                      file=sys.stdout, flush=True)
+            if user_callback is not None:
+                user_callback(iteration, value)
+
+        return report
+
+    def _set_fitted(self, problem: Problem, result: SolverResult) -> None:
+        layout, xp = problem.objective.layout, problem.objective.xp
+        coef = xp.astype(result.coef, problem.coef_dtype)  # float32 data: float32 coefficients
+        W, b = layout.split(coef)
+        self.classes_ = problem.classes
+        self.n_features_in_ = layout.n_features
+        if problem.feature_names is not None:
+            self.feature_names_in_ = problem.feature_names
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        if problem.persisted is not None:
+            self.persisted_ = problem.persisted
+        elif hasattr(self, "persisted_"):
+            del self.persisted_
+        self.coef_ = W
+        self.intercept_ = b if layout.fit_intercept else \
+            xp.zeros(layout.n_outputs, dtype=coef.dtype, device=device_of(coef))
+        if isinstance(self.coef_, np.ndarray):
+            self.coef_ = np.ascontiguousarray(self.coef_)
+            self.intercept_ = np.ascontiguousarray(self.intercept_)
+        self.n_iter_ = np.array([result.n_iter], dtype=np.int32)
+        self.loss_history_ = list(result.loss_history)
+        self.converged_ = result.converged
+        self.stop_reason_ = result.stop_reason
+
+    # ---------------------------------------------------------------- state
+
+    def _fitted_state(self) -> dict[str, Any]:
+        """The fitted model as plain data: NumPy arrays and JSON-ready values.
+
+        The inverse of :meth:`_from_fitted_state`; what a model file keeps.
+
+        Returns
+        -------
+        state : dict
+            ``classes`` (n_classes,), ``coef`` (n_outputs, n_features) and
+            ``intercept`` (n_outputs,) as NumPy arrays; ``feature_names``
+            (list of str or None), ``n_iter`` (int), ``loss_history`` (list of
+            float), ``converged`` (bool), ``stop_reason`` (str).
+        """
+        check_is_fitted(self)
+        names = getattr(self, "feature_names_in_", None)
+        return {
+            "classes": np.asarray(self.classes_),
+            "coef": np.ascontiguousarray(to_numpy(self.coef_)),
+            "intercept": np.ascontiguousarray(to_numpy(self.intercept_)),
+            "feature_names": None if names is None else [str(name) for name in names],
+            "n_iter": int(self.n_iter_[0]),
+            "loss_history": [float(value) for value in self.loss_history_],
+            "converged": bool(self.converged_),
+            "stop_reason": str(self.stop_reason_),
+        }
+
+    @classmethod
+    def _from_fitted_state(cls, params: dict[str, Any], state: dict[str, Any]
+                           ) -> "LogisticRegression":
+        """A fitted model from ``get_params()``-style ``params`` and a :meth:`_fitted_state` dict.
+
+        Every field is checked (types, shapes, finiteness, unique sorted
+        classes); a bad one raises ``ValueError`` naming the field, what was
+        expected and what came.
+        """
+        known = cls().get_params()
+        unknown = sorted(set(params) - set(known))
+        if unknown:
+            raise ValueError(f"`params` has unknown parameter(s) {', '.join(unknown)}")
+        model = cls(**params)
+        _check_params(model.get_params(deep=False))
+        model._restore(**_checked_state(state))
+        return model
+
+    def _restore(self, *, classes: np.ndarray, coef: np.ndarray, intercept: np.ndarray,
+                 feature_names: list[str] | None, n_iter: int, loss_history: list[float],
+                 converged: bool, stop_reason: str) -> None:
+        self.classes_ = classes
+        self.coef_ = coef
+        self.intercept_ = intercept
+        self.n_features_in_ = int(coef.shape[1])
+        if feature_names is not None:
+            self.feature_names_in_ = np.asarray(feature_names, dtype=object)
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        self.n_iter_ = np.array([n_iter], dtype=np.int32)
+        self.loss_history_ = list(loss_history)
+        self.converged_ = converged
+        self.stop_reason_ = stop_reason
+
+    # -------------------------------------------------------------- predict
+
+    def decision_function(self, X: Any) -> Any:
+        """The logits Z = X Wᵀ + b.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        scores : array of shape (n_samples,) for two classes, else (n_samples, n_classes)
+            In X's library and on its device (lazy for Dask input).
+        """
+        check_is_fitted(self)
+        return _backend(X).decision_function(self, X)
+
+    def predict_proba(self, X: Any) -> Any:
+        """Class probabilities, columns in the order of ``classes_``.
+
+        Returns
+        -------
+        proba : array of shape (n_samples, n_classes)
+        """
+        scores = self.decision_function(X)
+        xp = namespace(scores)
+        if scores.ndim == 1:
+            p = sigmoid(scores, xp)
+            return xp.stack([1 - p, p], axis=1)
+        return xp.exp(log_softmax(scores, xp))
+
+    def predict_log_proba(self, X: Any) -> Any:
+        """Log class probabilities, computed from the logits (finite for any finite input).
+
+        Returns
+        -------
+        log_proba : array of shape (n_samples, n_classes)
+        """
+        scores = self.decision_function(X)
+        xp = namespace(scores)
+        if scores.ndim == 1:
+            zeros = xp.zeros_like(scores)
+            # log σ(z) = −log(1 + e^{−z}), log(1 − σ(z)) = −log(1 + e^{z})
+            return xp.stack([-xp.logaddexp(zeros, scores), -xp.logaddexp(zeros, -scores)], axis=1)
+        return log_softmax(scores, xp)
+
+    def predict(self, X: Any) -> Any:
+        """The most probable class of each row.
+
+        Returns
+        -------
+        labels : array of shape (n_samples,)
+            Values from ``classes_``; a tensor/array of X's library when the classes are numbers.
+        """
+        scores = self.decision_function(X)
+        xp = namespace(scores)
+        indices = xp.astype(scores > 0, xp.int64) if scores.ndim == 1 else xp.argmax(scores, axis=1)
+        return _backend(X).labels(self.classes_, indices)
+
+    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+        """Mean accuracy of ``predict(X)`` against ``y`` (weighted by ``sample_weight``)."""
+        return _backend(X).accuracy(self.predict(X), y, sample_weight)
+
+
+# ------------------------------------------------------------------ in-memory data
+
+
+class _InMemory:
+    """The estimator on NumPy, pandas, PyTorch and CuPy data, computed in the data's library."""
+
+    @staticmethod
+    def problem(estimator: LogisticRegression, X: Any, y: Any, sample_weight: Any) -> Problem:
+        X, y, xp = _validated_Xy(estimator, X, y)
+        indices, classes = _encoded_targets(y, X, xp)
+        require_two_classes(classes)
+        weight = _sample_weight(sample_weight, X, xp)
+        counts = np.bincount(to_numpy(indices), weights=to_numpy(weight), minlength=classes.size)
+        per_class = class_weight_vector(estimator.class_weight, classes, counts)
+        if per_class is not None:
+            weight = weight * xp.take(xp.asarray(per_class, dtype=X.dtype, device=device_of(X)),
+                                      indices, axis=0)
+        weight_sum = float(xp.sum(weight))
+        penalty = l2_penalty(estimator.penalty, estimator.C, weight_sum)
+        n_outputs = 1 if classes.shape[0] == 2 else int(classes.shape[0])
+        data = DenseData(X=X, Y=encode_labels(indices, n_outputs, X.dtype, xp),
+                         normalized_weight=weight / weight_sum,
+                         fit_intercept=estimator.fit_intercept)
+        return Problem(objective=LogisticObjective(data, penalty), classes=classes,
+                       feature_names=getattr(estimator, "feature_names_in_", None),
+                       coef_dtype=X.dtype)
+
+    @staticmethod
+    def decision_function(estimator: LogisticRegression, X: Any) -> Any:
+        X, xp = _validated_X(estimator, X, reset=False)
+        coef, intercept = estimator.coef_, estimator.intercept_
+        if namespace(coef) is not xp or device_of(coef) != device_of(X):
+            coef = xp.asarray(to_numpy(coef), device=device_of(X))
+            intercept = xp.asarray(to_numpy(intercept), device=device_of(X))
+        scores = xp.matmul(X, xp.astype(coef, X.dtype).T) + xp.astype(intercept, X.dtype)
+        return scores[:, 0] if int(scores.shape[1]) == 1 else scores
+
+    @staticmethod
+    def labels(classes: np.ndarray, indices: Any) -> Any:
+        if isinstance(indices, np.ndarray) or classes.dtype.kind not in "biuf":
+            return classes[to_numpy(indices)]
+        xp = namespace(indices)
+        return xp.take(xp.asarray(classes, device=device_of(indices)), indices, axis=0)
+
+    @staticmethod
+    def accuracy(predicted: Any, y: Any, sample_weight: Any) -> float:
+        from sklearn.metrics import accuracy_score
+
+        return float(accuracy_score(to_numpy(y) if _is_foreign_array(y) else y,
+                                    to_numpy(predicted), sample_weight=None
+                                    if sample_weight is None else to_numpy(sample_weight)))
+
+
+def _backend(X: Any) -> Backend:
+    """The one place that tells Dask input from in-memory input."""
+    from noloop.linear_model._dask import BACKEND, is_dask
+
+    return BACKEND if is_dask(X) else _IN_MEMORY
+
+
+_IN_MEMORY = _InMemory()
+
+
+def _validated_Xy(estimator: LogisticRegression, X: Any, y: Any) -> tuple[Any, Any, Any]:
+    """(X, y, xp) checked for fitting; sets ``n_features_in_`` and ``feature_names_in_``."""
+    if not _is_foreign_array(X) and _is_foreign_array(y):
+        y = to_numpy(y)
+    if _is_foreign_array(X) or _is_foreign_array(y):
+        X, xp = _validated_X(estimator, X, reset=True)
+        return X, y, xp
+    X, y = validate_data(estimator, X, y, dtype=[np.float64, np.float32], accept_sparse=False,
+                         y_numeric=False, multi_output=False)
+    return X, y, namespace(X)
+
+
+def _validated_X(estimator: LogisticRegression, X: Any, *, reset: bool) -> tuple[Any, Any]:
+    """X as an array noloop can compute on, with its namespace."""
+    if not _is_foreign_array(X):
+        X = validate_data(estimator, X, reset=reset, dtype=[np.float64, np.float32],
+                          accept_sparse=False)
+        return X, namespace(X)
+    xp = namespace(X)
+    if X.ndim != 2:
+        raise ValueError(f"Expected a 2-D array X of shape (n_samples, n_features); got {X.ndim}-D "
+                         f"shape {tuple(X.shape)}")
+    if not xp.isdtype(X.dtype, "real floating"):
+        X = xp.astype(X, xp.float64)
+    n_samples, n_features = (int(d) for d in X.shape)
+    if n_samples < 1:
+        raise ValueError(f"Found array with 0 sample(s) (shape={tuple(X.shape)}) while a "
+                         "minimum of 1 is required.")
+    if not bool(xp.all(xp.isfinite(X))):
+        raise ValueError("Input X contains NaN or infinity.")
+    if reset:
+        estimator.n_features_in_ = n_features
+        if hasattr(estimator, "feature_names_in_"):
+            del estimator.feature_names_in_
+    elif n_features != estimator.n_features_in_:
+        raise ValueError(f"X has {n_features} features, but {type(estimator).__name__} is "
+                         f"expecting {estimator.n_features_in_} features as input.")
+    return X, xp
+
+
+def _encoded_targets(y: Any, X: Any, xp: Any) -> tuple[Any, np.ndarray]:
+    """(class index per row in X's namespace and device, sorted classes as NumPy)."""
+    n_samples = int(X.shape[0])
+    if _is_foreign_array(y):
+        if y.ndim != 1 and not (y.ndim == 2 and y.shape[1] == 1):
+            raise ValueError(f"y must be 1-D of shape (n_samples,); got shape {tuple(y.shape)}")
+        classes, indices = xp.unique_inverse(xp.reshape(y, (-1,)))
+        classes = to_numpy(classes)
+    else:
+        y = column_or_1d(np.asarray(y) if not hasattr(y, "shape") else y, warn=True)
+        check_classification_targets(y)
+        classes, indices = np.unique(y, return_inverse=True)
+        if not isinstance(X, np.ndarray):
+            indices = xp.asarray(indices, device=device_of(X))
+    if int(indices.shape[0]) != n_samples:
+        raise ValueError(f"X and y must have the same number of samples; got {n_samples} rows "
+                         f"in X and {int(indices.shape[0])} labels in y")
+    return indices, classes
+
+
+def _sample_weight(sample_weight: Any, X: Any, xp: Any) -> Any:
+    """Per-example weights (n_samples,) in X's namespace, dtype and device; ones by default."""
+    if not _is_foreign_array(X):
+        return _check_sample_weight(sample_weight, X, dtype=X.dtype, ensure_non_negative=True)
+    n_samples = int(X.shape[0])
+    if sample_weight is None:
+        return xp.ones(n_samples, dtype=X.dtype, device=device_of(X))
+    weight = xp.asarray(sample_weight, dtype=X.dtype, device=device_of(X))
+    if tuple(weight.shape) != (n_samples,):
+        raise ValueError(f"sample_weight.shape == {tuple(weight.shape)}, expected "
+                         f"{(n_samples,)}!")
+    if not bool(xp.all(xp.isfinite(weight))) or bool(xp.any(weight < 0)):
+        raise ValueError("`sample_weight` must be finite and non-negative")
+    return weight
+
+
+def _checked_state(state: dict[str, Any]) -> dict[str, Any]:
+    """``state`` with each field checked; ValueError names the first bad one."""
+    expected = {"classes", "coef", "intercept", "feature_names", "n_iter", "loss_history",
+                "converged", "stop_reason"}
+    if not isinstance(state, dict) or set(state) != expected:
+        got = sorted(state) if isinstance(state, dict) else type(state).__name__
+        raise ValueError(f"the fitted state must have the fields {sorted(expected)}; got {got}")
+    classes = state["classes"]
+    if not isinstance(classes, np.ndarray) or classes.ndim != 1 or classes.dtype.kind not in "biufUS":
+        raise ValueError("`classes` must be a 1-D array of numbers or strings; got "
+                         f"{getattr(classes, 'shape', type(classes).__name__)}")
+    if classes.size < 2:
+        raise ValueError(f"`classes` must hold at least 2 classes; got {classes.tolist()!r}")
+    if classes.dtype.kind == "f" and not np.all(np.isfinite(classes)):
+        raise ValueError(f"`classes` must be finite; got {classes.tolist()!r}")
+    if not np.all(classes[1:] > classes[:-1]):
+        raise ValueError(f"`classes` must be unique and sorted; got {classes.tolist()!r}")
+    n_outputs = 1 if classes.size == 2 else int(classes.size)
+    coef, intercept = state["coef"], state["intercept"]
+    for name, array, ndim in (("coef", coef, 2), ("intercept", intercept, 1)):
+        if not isinstance(array, np.ndarray) or array.dtype not in (np.float32, np.float64):
+            raise ValueError(f"`{name}` must be a float32 or float64 array; got "
+                             f"{getattr(array, 'dtype', type(array).__name__)}")
+        if array.ndim != ndim or array.shape[0] != n_outputs:
+            raise ValueError(f"`{name}` must have {n_outputs} row(s) for {classes.size} classes "
+                             f"and {ndim} dimension(s); got shape {array.shape}")
+        if not np.all(np.isfinite(array)):
+            raise ValueError(f"`{name}` must be finite; it holds NaN or infinity")
+    if coef.shape[1] < 1:
+        raise ValueError(f"`coef` must have at least one feature column; got shape {coef.shape}")
+    if intercept.dtype != coef.dtype:
+        raise ValueError(f"`intercept` must have coef's dtype {coef.dtype}; got {intercept.dtype}")
+    names = state["feature_names"]
+    if names is not None:
+        if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+            raise ValueError("`feature_names` must be a list of strings or None")
+        if len(names) != coef.shape[1] or len(set(names)) != len(names):
+            raise ValueError(f"`feature_names` must be {coef.shape[1]} unique names, one per "
+                             f"column of coef; got {len(names)} ({len(set(names))} unique)")
+    n_iter = state["n_iter"]
+    if isinstance(n_iter, bool) or not isinstance(n_iter, numbers.Integral) or \
+            not 0 <= n_iter < 2**31:
+        raise ValueError(f"`n_iter` must be an integer >= 0; got {n_iter!r}")
+    history = state["loss_history"]
+    if not isinstance(history, list) or not all(
+            isinstance(value, numbers.Real) and not isinstance(value, bool) for value in history):
+        raise ValueError("`loss_history` must be a list of numbers")
+    if not isinstance(state["converged"], bool):
+        raise ValueError(f"`converged` must be true or false; got {state['converged']!r}")
+    if not isinstance(state["stop_reason"], str):
+        raise ValueError(f"`stop_reason` must be a string; got {state['stop_reason']!r}")
+    return {**state, "n_iter": int(n_iter), "loss_history": [float(v) for v in history]}

@@ -1,0 +1,244 @@
+"""The contract between solvers and objectives, and the one logistic objective built on it.
+
+A solver sees an :class:`Objective`: the parameter :class:`Layout`, the array
+namespace and device the coefficients live in, and the objective's value and
+gradient in one call (its Hessian and a curvature bound where a solver uses
+them). It never sees the data.
+
+The objective is written once: :class:`LogisticObjective` adds the penalty to
+a :class:`DataTerm`, the averaged (weighted) per-example loss of
+:mod:`noloop.linear_model._loss`. Only how one evaluation of that data term
+runs varies with the data's shape:
+
+- :class:`noloop.linear_model._dense.DenseData`: in-memory arrays, through the
+  fused one-pass kernels (C-contiguous NumPy) or array-API operations
+  (PyTorch, CuPy, strided NumPy);
+- :class:`noloop.linear_model._dask.DaskData`: chunked dask arrays, one map
+  over the chunks and a sum per evaluation.
+
+This mirrors scikit-learn's ``LinearModelLoss(base_loss, fit_intercept)``: the
+per-example loss, the layout and the penalty are separate small parts.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+__all__ = ["Layout", "DataTerm", "Objective", "L2Penalty", "LogisticObjective",
+           "class_weight_vector"]
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where each parameter sits in ``coef`` (n_outputs, n_features + fit_intercept)."""
+
+    n_features: int
+    n_outputs: int
+    fit_intercept: bool
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """The shape of ``coef``."""
+        return self.n_outputs, self.n_features + int(self.fit_intercept)
+
+    @property
+    def multinomial(self) -> bool:
+        """True for the softmax model (one output per class)."""
+        return self.n_outputs > 1
+
+    def split(self, coef: Any) -> tuple[Any, Any]:
+        """(W, b): weights (n_outputs, n_features) and intercepts (n_outputs,), or 0.0 without."""
+        if self.fit_intercept:
+            return coef[:, : self.n_features], coef[:, self.n_features]
+        return coef, 0.0
+
+
+@runtime_checkable
+class DataTerm(Protocol):
+    """The averaged loss (1 / S) Σᵢ sᵢ lossᵢ over one shape of data, without penalty."""
+
+    layout: Layout
+
+    @property
+    def xp(self) -> Any: ...
+
+    @property
+    def device(self) -> Any: ...
+
+    @property
+    def parameter_dtype(self) -> Any: ...
+
+    def loss_gradient(self, coef: Any) -> tuple[Any, Any]:
+        """(value as a 0-d array, gradient shaped like ``coef``) in one pass over the data."""
+
+    def hessian(self, coef: Any) -> Any:
+        """(n_coef, n_coef) with n_coef = coef.size, in ``coef``'s row-major order."""
+
+    def gram_matvec(self, v: Any) -> Any:
+        """X̃ᵀ diag(s / S) X̃ v for v of shape (n_features + fit_intercept,)."""
+
+
+@runtime_checkable
+class Objective(Protocol):
+    """What every solver needs, and all it may use.
+
+    ``hessian`` is used by Newton's method only and ``curvature_bound`` by
+    gradient descent's automatic step only; an objective for other solvers
+    may leave them out.
+    """
+
+    @property
+    def layout(self) -> Layout: ...
+
+    @property
+    def xp(self) -> Any: ...
+
+    @property
+    def device(self) -> Any: ...
+
+    @property
+    def parameter_dtype(self) -> Any: ...
+
+    def loss_gradient(self, coef: Any) -> tuple[Any, Any]:
+        """(value as a 0-d array or float, gradient shaped like ``coef``)."""
+
+
+@dataclass(frozen=True)
+class L2Penalty:
+    """strength / 2 · ‖W‖² on the weights; the intercepts are never penalized."""
+
+    strength: float
+
+    def value(self, W: Any, xp: Any) -> Any:
+        if self.strength == 0:
+            return 0.0
+        return 0.5 * self.strength * xp.sum(W * W)
+
+    def gradient(self, coef: Any, layout: Layout, xp: Any) -> Any:
+        """The penalty's gradient, shaped like ``coef`` (zero in the intercept column)."""
+        W, _ = layout.split(coef)
+        dW = self.strength * W
+        if not layout.fit_intercept:
+            return dW
+        return xp.concat([dW, xp.zeros_like(coef[:, layout.n_features:])], axis=1)
+
+    def hessian(self, layout: Layout, xp: Any, dtype: Any, device: Any) -> Any:
+        """strength · I on the weights, 0 on the intercepts, (coef.size, coef.size)."""
+        n_outputs, n_dof = layout.shape
+        diagonal = np.full((n_outputs, n_dof), self.strength)
+        if layout.fit_intercept:
+            diagonal[:, -1] = 0.0
+        return xp.asarray(np.diag(diagonal.ravel()), dtype=dtype, device=device)
+
+
+@dataclass(frozen=True)
+class LogisticObjective:
+    """The penalized logistic objective: ``data``'s averaged loss plus ``penalty``.
+
+    Implements :class:`Objective` for every :class:`DataTerm`.
+    """
+
+    data: DataTerm
+    penalty: L2Penalty
+
+    @property
+    def layout(self) -> Layout:
+        return self.data.layout
+
+    @property
+    def xp(self) -> Any:
+        return self.data.xp
+
+    @property
+    def device(self) -> Any:
+        return self.data.device
+
+    @property
+    def parameter_dtype(self) -> Any:
+        return self.data.parameter_dtype
+
+    def loss_gradient(self, coef: Any) -> tuple[Any, Any]:
+        """Objective and gradient together, sharing one pass over the data.
+
+        The seed's section 4 with weights: dZ = (A − Y) · s / S,
+        dW = dZᵀ X + l2_reg · W, db = Σ dZ.
+        """
+        value, grad = self.data.loss_gradient(coef)
+        if self.penalty.strength == 0:
+            return value, grad
+        W, _ = self.layout.split(coef)
+        return (value + self.penalty.value(W, self.xp),
+                grad + self.penalty.gradient(coef, self.layout, self.xp))
+
+    def loss(self, coef: Any) -> Any:
+        """The objective at ``coef``."""
+        return self.loss_gradient(coef)[0]
+
+    def gradient(self, coef: Any) -> Any:
+        """The gradient of the objective, shaped like ``coef``."""
+        return self.loss_gradient(coef)[1]
+
+    def hessian(self, coef: Any) -> Any:
+        """The Hessian, (coef.size, coef.size), blocks in ``coef``'s row-major order."""
+        H = self.data.hessian(coef)
+        if self.penalty.strength == 0:
+            return H
+        return H + self.penalty.hessian(self.layout, self.xp, H.dtype, self.device)
+
+    def curvature_bound(self, n_power_iterations: int = 12, random_state: int = 0) -> float:
+        """An estimate of L, the largest curvature of the objective, for the step α = 1 / L.
+
+        The logistic Hessian is at most c · X̃ᵀ diag(s / S) X̃ (c = 1/4 for the
+        sigmoid, 1/2 for softmax) plus the L2 strength; power iteration
+        estimates the top eigenvalue of that Gram matrix through
+        ``data.gram_matvec``, without forming it. Power iteration approaches
+        from below, so gradient descent still backtracks when a step fails.
+        """
+        xp = self.xp
+        n_dof = self.layout.shape[1]
+        start = np.random.default_rng(random_state).standard_normal(n_dof)
+        v = xp.asarray(start / np.linalg.norm(start), dtype=self.parameter_dtype,
+                       device=self.device)
+        eigenvalue = 0.0
+        for _ in range(n_power_iterations):
+            product = self.data.gram_matvec(v)
+            eigenvalue = float(xp.linalg.vector_norm(product))
+            if eigenvalue == 0.0 or not math.isfinite(eigenvalue):
+                break
+            v = product / eigenvalue
+        factor = 0.5 if self.layout.multinomial else 0.25
+        return factor * eigenvalue + self.penalty.strength
+
+
+def class_weight_vector(class_weight: Mapping[Any, float] | str | None, classes: np.ndarray,
+                        weighted_counts: np.ndarray) -> np.ndarray | None:
+    """One weight per class, or None when ``class_weight`` is None.
+
+    ``"balanced"`` gives S / (n_classes · Sₖ), Sₖ the (sample-weighted) count
+    of class k, as scikit-learn's ``compute_class_weight``; a dict maps labels
+    to weights (1 for labels it leaves out), and a key that is no class is an
+    error, as in scikit-learn.
+
+    Parameters
+    ----------
+    class_weight : dict, "balanced" or None
+    classes : array of shape (n_classes,)
+    weighted_counts : array of shape (n_classes,)
+    """
+    if class_weight is None:
+        return None
+    if isinstance(class_weight, str):
+        counts = np.asarray(weighted_counts, dtype=np.float64)
+        return counts.sum() / (classes.size * np.maximum(counts, np.finfo(np.float64).tiny))
+    known = {label.item() if isinstance(label, np.generic) else label for label in classes}
+    unknown = [key for key in class_weight if key not in known]
+    if unknown:
+        raise ValueError(f"`class_weight` has label(s) {unknown!r} that are not among the "
+                         f"classes {sorted(known, key=str)!r}")
+    return np.array([float(class_weight.get(label.item() if isinstance(label, np.generic)
+                                            else label, 1.0)) for label in classes])

@@ -1,0 +1,66 @@
+"""What a fit hands the solver, whatever the data's shape, and the checks every shape shares."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from noloop.linear_model._objective import L2Penalty, LogisticObjective
+
+__all__ = ["Problem", "Backend", "require_two_classes", "l2_penalty"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A fit's objective and the facts the fitted model keeps about its data.
+
+    Attributes
+    ----------
+    objective : LogisticObjective
+    classes : ndarray of shape (n_classes,)
+    feature_names : ndarray of shape (n_features,) or None
+        Column names, when X had string column names.
+    coef_dtype : dtype
+        The dtype fitted coefficients get (X's floating dtype).
+    persisted : bool or None
+        Dask only: whether the prepared chunks stay in cluster memory.
+    """
+
+    objective: LogisticObjective
+    classes: np.ndarray
+    feature_names: np.ndarray | None
+    coef_dtype: Any
+    persisted: bool | None = None
+
+
+class Backend(Protocol):
+    """How the estimator meets one kind of input (in memory, Dask): the one dispatch point."""
+
+    def problem(self, estimator: Any, X: Any, y: Any, sample_weight: Any) -> Problem: ...
+
+    def decision_function(self, estimator: Any, X: Any) -> Any: ...
+
+    def labels(self, classes: np.ndarray, indices: Any) -> Any: ...
+
+    def accuracy(self, predicted: Any, y: Any, sample_weight: Any) -> float: ...
+
+
+def require_two_classes(classes: np.ndarray) -> None:
+    """Refuse data with fewer than two classes, naming the one found."""
+    if classes.shape[0] < 2:
+        found = repr(classes[0]) if classes.shape[0] else "none"
+        raise ValueError("This solver needs samples of at least 2 classes in the data, but the "
+                         f"data contains only one class: {found}")
+
+
+def l2_penalty(penalty: str | None, C: float, weight_sum: float) -> L2Penalty:
+    """The averaged objective's L2 term for scikit-learn's C · Σ sᵢ lossᵢ + ½‖W‖².
+
+    Dividing that objective by C · S (S = ``weight_sum``) leaves the
+    optimum unchanged and gives the strength 1 / (C · S).
+    """
+    if not weight_sum > 0:
+        raise ValueError("`sample_weight` must have a positive sum; got all zero weights")
+    return L2Penalty(0.0 if penalty is None else 1.0 / (C * weight_sum))
