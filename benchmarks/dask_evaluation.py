@@ -81,7 +81,7 @@ def _prepare_labels(X_block: np.ndarray, y_block: np.ndarray,
 
 def alignment(client: Client, X: np.ndarray, y: np.ndarray) -> None:
     """The kernel on chunks as received over the network vs aligned copies, both workers at once."""
-    X_dask, y_dask = bench._rows_on_workers(client, X, y, -(-X.shape[0] // 2), own_memory=False)
+    X_dask, y_dask = bench.rows_on_workers(client, X, y, -(-X.shape[0] // 2), own_memory=False)
     pairs = list(zip(X_dask.to_delayed().ravel(), y_dask.to_delayed().ravel()))
     for copy in (False, True):
         results = dask.compute(*[delayed(_kernel_and_sum_ms)(X_block, y_block, copy)
@@ -100,8 +100,8 @@ def main(quick: bool) -> None:
                       env=bench.WORKER_ENV, dashboard_address=None,
                       silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
         print(f"round trip, tiny tasks: {round_trip_ms(client):.1f} ms (median of 50)")
-        X_dask, y_dask = bench._rows_on_workers(client, X, y, -(-X.shape[0] // 2))
-        bench._warm_up_cluster(client)
+        X_dask, y_dask = bench.rows_on_workers(client, X, y, -(-X.shape[0] // 2))
+        bench.warm_up_cluster(client)
         with get_task_stream() as stream:
             start = time.perf_counter()
             model = LogisticRegression(tol=1e-4).fit(X_dask, y_dask)

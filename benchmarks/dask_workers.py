@@ -32,8 +32,8 @@ def main(quick: bool) -> None:
         with LocalCluster(n_workers=2, threads_per_worker=1, processes=processes,
                           dashboard_address=None, silence_logs=logging.ERROR, **extra) as cluster, \
                 Client(cluster) as client:
-            X_dask, y_dask = bench._rows_on_workers(client, X, y, -(-X.shape[0] // 2))
-            bench._warm_up_cluster(client)
+            X_dask, y_dask = bench.rows_on_workers(client, X, y, -(-X.shape[0] // 2))
+            bench.warm_up_cluster(client)
             for _ in range(2):
                 in_memory = seconds(lambda: LogisticRegression(tol=1e-4).fit(X, y))
                 on_dask = seconds(lambda: LogisticRegression(tol=1e-4).fit(X_dask, y_dask))

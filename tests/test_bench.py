@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from noloop import bench
 
@@ -80,5 +81,31 @@ def test_strided_and_foreign_arrays_take_the_plain_path():
 def test_race_rows_report_ratios_to_the_default():
     X, y = bench.race_problem(quick=True)
     rows = bench.solver_race(X[:2000], y[:2000], quick=True)
-    assert rows[0].ratio_to_default == 1.0
-    assert all(np.isfinite(row.ratio_to_default) for row in rows)
+    default = rows[0]
+    assert default.contestant == "noloop lbfgs (default)"
+    assert default.seconds > 0
+    for row in rows:
+        assert row.ratio_to_default == pytest.approx(row.seconds / default.seconds), row
+
+
+def test_ratios_divide_each_time_by_the_first_rows():
+    from noloop.bench.race import ratios_to_first
+
+    rows = [bench.RaceRow(name, seconds, 0.0, True, 1, 1e-4)
+            for name, seconds in (("default", 2.0), ("faster", 0.5), ("slower", 6.0))]
+    assert [row.ratio_to_default for row in ratios_to_first(rows)] == [1.0, 0.25, 3.0]
+
+
+def test_one_formatter_aligns_columns_and_writes_numbers():
+    from noloop.bench._format import Column, format_seconds, format_table
+
+    columns = [Column("name", lambda row: row[0]),
+               Column("x", lambda row: row[1], "{:.1f}×", ">", min_width=6),
+               Column("time", lambda row: row[2], format_seconds)]
+    text = format_table(columns, [("a", 1.5, 2e-3), ("longer", 12.3, 4.5e-7)], rule=True)
+    assert text.splitlines() == [
+        "name         x  time",
+        "------  ------  ------",
+        "a         1.5×  2 ms",
+        "longer   12.3×  450 ns",
+    ]
