@@ -40,44 +40,6 @@ def test_bench_quick_writes_every_row_and_the_sides_agree(tmp_path):
     assert "2. The solver race" in completed.stdout
 
 
-def test_fused_kernel_and_plain_path_give_the_same_loss_and_gradient():
-    from noloop._loss import LogisticLoss
-    from noloop._xp import namespace
-
-    rng = np.random.default_rng(0)
-    X = rng.standard_normal((500, 7))
-    for n_outputs in (1, 4):
-        labels = rng.integers(0, max(2, n_outputs), 500)
-        Y = (labels[:, None] == np.arange(n_outputs)).astype(float) if n_outputs > 1 \
-            else labels[:, None].astype(float)
-        weight = rng.uniform(0.1, 1.0, 500)
-        for dtype in (np.float64, np.float32):
-            data = X.astype(dtype)
-            loss = LogisticLoss(data, Y, weight / weight.sum(), 0.01, True, namespace(data))
-            coef = rng.standard_normal((n_outputs, 8)).astype(dtype)
-            assert loss._fused
-            fused_value, fused_grad = loss.loss_gradient(coef)
-            loss.__dict__["_fused"] = False
-            plain_value, plain_grad = loss.loss_gradient(coef)
-            rtol = 1e-12 if dtype == np.float64 else 1e-5
-            np.testing.assert_allclose(fused_value, plain_value, rtol=rtol)
-            np.testing.assert_allclose(fused_grad, plain_grad, rtol=rtol * 10, atol=rtol)
-            assert fused_grad.dtype == dtype
-
-
-def test_strided_and_foreign_arrays_take_the_plain_path():
-    import torch
-
-    from noloop import _kernels
-
-    X = np.ones((10, 4))
-    assert _kernels.accepts(X)
-    assert not _kernels.accepts(np.asfortranarray(X))
-    assert not _kernels.accepts(X[:, ::2])
-    assert not _kernels.accepts(torch.ones((10, 4)))
-    assert not _kernels.accepts(X.astype(np.int64))
-
-
 def test_race_rows_report_ratios_to_the_default():
     X, y = bench.race_problem(quick=True)
     rows = bench.solver_race(X[:2000], y[:2000], quick=True)

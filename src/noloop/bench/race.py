@@ -51,19 +51,21 @@ def race_problem(*, quick: bool = False) -> tuple[np.ndarray, np.ndarray]:
                                random_state=0)
 
 
-def _objective(X: np.ndarray, y: np.ndarray, C: float = 1.0) -> Any:
-    """noloop's objective on (X, y): its scaling of scikit-learn's, with an intercept.
+def _objective(X: np.ndarray, y: np.ndarray, C: float = 1.0, *, kernels: bool | None = None
+               ) -> Any:
+    """noloop's objective on (X, y): scikit-learn's divided by C · n_samples, with an intercept.
 
-    The one place the bench builds noloop's objective, from its internals
-    (:class:`noloop._loss.LogisticLoss`): rewire it here when that API changes.
+    ``kernels`` picks the evaluation path, as in
+    :class:`noloop.linear_model._dense.DenseData`.
     """
-    from noloop._loss import LogisticLoss
-    from noloop._xp import namespace
+    from noloop.linear_model._dense import DenseData
+    from noloop.linear_model._objective import LogisticObjective
+    from noloop.linear_model._problem import l2_penalty
 
     n_samples = X.shape[0]
-    return LogisticLoss(X=X, Y=y[:, None].astype(np.float64),
-                        normalized_weight=np.full(n_samples, 1.0 / n_samples),
-                        l2_reg=1.0 / (C * n_samples), fit_intercept=True, xp=namespace(X))
+    data = DenseData(X, y[:, None].astype(np.float64), np.full(n_samples, 1.0 / n_samples),
+                     fit_intercept=True, kernels=kernels)
+    return LogisticObjective(data, l2_penalty("l2", C, float(n_samples)))
 
 
 def _objective_value(X: np.ndarray, y: np.ndarray, coef: Any, intercept: Any, C: float) -> float:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -30,19 +29,15 @@ class ReadsRow:
         return asdict(self)
 
 
-def _evaluation_paths(objective: Any) -> list[tuple[str, Any]]:
-    """(path, objective) for each way ``objective.loss_gradient`` can run on its data.
+def _evaluation_paths(X: np.ndarray, y: np.ndarray) -> list[tuple[str, Any]]:
+    """(path, objective) for each way ``loss_gradient`` can run on (X, y).
 
     The fused one-pass kernel where it takes the data, then the plain
-    vectorized (textbook, two-pass) form. The one place the bench reaches
-    into the objective's internals to pick a path (it pins the cached
-    ``_fused`` flag of :class:`noloop._loss.LogisticLoss` on a copy):
-    rewire it here when that API changes.
+    vectorized (textbook, two-pass) form.
     """
-    textbook = dataclasses.replace(objective)
-    textbook.__dict__["_fused"] = False
-    fused = [("fused one-pass kernel", objective)] if objective._fused else []
-    return [*fused, ("plain vectorized (two passes)", textbook)]
+    fused = _objective(X, y)
+    textbook = ("plain vectorized (two passes)", _objective(X, y, kernels=False))
+    return [("fused one-pass kernel", fused), textbook] if fused.data.uses_kernels else [textbook]
 
 
 def loss_gradient_reads(X: np.ndarray, y: np.ndarray, *, quick: bool = False) -> list[ReadsRow]:
@@ -72,7 +67,7 @@ def loss_gradient_reads(X: np.ndarray, y: np.ndarray, *, quick: bool = False) ->
         data = np.ascontiguousarray(X, dtype=dtype)
         coef = (rng.standard_normal((1, X.shape[1] + 1)) * 0.01).astype(dtype)
         read = best_seconds(data.sum, repeat=repeat, calibrate=False)
-        for path, objective in _evaluation_paths(_objective(data, y)):
+        for path, objective in _evaluation_paths(data, y):
             evaluate = functools.partial(objective.loss_gradient, coef)
             evaluate()  # compile / warm up
             seconds = best_seconds(evaluate, repeat=repeat, calibrate=False)
