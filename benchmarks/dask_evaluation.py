@@ -50,7 +50,7 @@ def round_trip_ms(client: Client, repeats: int = 50) -> float:
 def _kernel_and_sum_ms(X_block: np.ndarray, y_block: np.ndarray, copy: bool,
                        repeats: int = 10) -> tuple[int, float, float]:
     """On a worker: (address mod 64, median kernel ms, median X.sum() ms) for its chunk."""
-    from noloop._dask import _block_task
+    from noloop.linear_model._dask import _block_task
 
     if copy:
         X_block = np.array(X_block, copy=True)
@@ -72,7 +72,7 @@ def _kernel_and_sum_ms(X_block: np.ndarray, y_block: np.ndarray, copy: bool,
 
 def _prepare_labels(X_block: np.ndarray, y_block: np.ndarray,
                     settings: dict) -> tuple[np.ndarray, np.ndarray]:
-    from noloop._dask import _prepare_block
+    from noloop.linear_model._dask import _prepare_block
 
     # a 1-column view keeps _prepare_block from copying the chunk under test
     _, Y, normalized_weight = _prepare_block(X_block[:, :1].copy(), y_block, None, **settings)

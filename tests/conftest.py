@@ -56,3 +56,38 @@ def _array_libraries():
 def to_xp(request):
     """Moves a NumPy array into one array library (NumPy, PyTorch CPU/CUDA, CuPy) and device."""
     return request.param
+
+
+# ---------------------------------------------------------------- shared by several test files
+
+import pickle  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+HEAVY_LIBRARIES = ("pandas", "pyarrow", "sklearn", "scipy", "numba", "matplotlib", "dask",
+                   "distributed", "torch", "rich", "safetensors")
+
+
+def heavy_imports(code):
+    """The heavy libraries a fresh interpreter has imported after running ``code``."""
+    script = (f"import sys\n{code}\n"
+              f"print(','.join(name for name in {HEAVY_LIBRARIES!r} if name in sys.modules))\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    return [name for name in result.stdout.strip().split(",") if name]
+
+
+@pytest.fixture
+def pickled_exploit(tmp_path):
+    """(a pickle that would create ``marker`` when unpickled, named like a model; ``marker``)."""
+    marker = tmp_path / "pwned"
+
+    class Exploit:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    bad = tmp_path / "model.safetensors"
+    bad.write_bytes(pickle.dumps(Exploit()))
+    return bad, marker

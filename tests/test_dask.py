@@ -203,16 +203,15 @@ def _write_dataset(folder, frame, parts=4):
 def test_cli_trains_on_a_local_cluster_and_writes_partitioned_predictions(tmp_path):
     import subprocess
     import sys
-    from pathlib import Path
 
-    noloop = str(Path(sys.executable).parent / "noloop")
+    noloop = [sys.executable, "-m", "noloop.cli"]  # this checkout's noloop, installed or not
     X, y = problem(3, n_samples=6000)
     labels = np.array(["ant", "bee", "cat"])[y]  # string labels: a string column in the output
     frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])]).assign(y=labels)
     _write_dataset(tmp_path / "data", frame)
     model_path = tmp_path / "model.safetensors"
     trained = subprocess.run(
-        [noloop, "train", str(tmp_path / "data" / "*.parquet"), "--target", "y", "--model",
+        [*noloop, "train", str(tmp_path / "data" / "*.parquet"), "--target", "y", "--model",
          str(model_path), "--scheduler", "local:2", "--solver", "newton-cholesky",
          "--tol", "1e-10", "--no-standardize", "--test-size", "0.25"],
         capture_output=True, text=True, timeout=300, check=False)
@@ -220,7 +219,7 @@ def test_cli_trains_on_a_local_cluster_and_writes_partitioned_predictions(tmp_pa
     assert "with Dask (the cluster at tcp://127.0.0.1:" in trained.stdout
     assert "test  accuracy" in trained.stdout
     predicted = subprocess.run(
-        [noloop, "predict", str(model_path), str(tmp_path / "data"), "--output",
+        [*noloop, "predict", str(model_path), str(tmp_path / "data"), "--output",
          str(tmp_path / "predictions"), "--proba"],
         capture_output=True, text=True, timeout=300, check=False)
     assert predicted.returncode == 0, predicted.stderr
@@ -237,7 +236,7 @@ def test_cli_trains_on_a_local_cluster_and_writes_partitioned_predictions(tmp_pa
 
 
 def test_dask_predictions_go_to_a_folder_and_a_file_name_is_refused(tmp_path):
-    from noloop.io import DataError, write_dask_table
+    from noloop.tables import DataError, write_dask_table
 
     frame = dd.from_pandas(pd.DataFrame({"label": [0, 1, 1, 0]}), npartitions=2)
     write_dask_table(frame, tmp_path / "predictions")  # no suffix: a folder, as Dask writes
@@ -251,13 +250,12 @@ def test_dask_predictions_go_to_a_folder_and_a_file_name_is_refused(tmp_path):
 def test_cli_reads_a_large_file_with_dask_and_says_so(tmp_path):
     import subprocess
     import sys
-    from pathlib import Path
 
     X, y = problem(2, n_samples=3000)
     frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])]).assign(y=y)
     frame.to_parquet(tmp_path / "big.parquet", index=False)
     result = subprocess.run(
-        [str(Path(sys.executable).parent / "noloop"), "train", str(tmp_path / "big.parquet"),
+        [sys.executable, "-m", "noloop.cli", "train", str(tmp_path / "big.parquet"),
          "--target", "y", "--model", str(tmp_path / "m.safetensors"), "--dask-above", "1000"],
         capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode == 0, result.stderr
@@ -267,14 +265,13 @@ def test_cli_reads_a_large_file_with_dask_and_says_so(tmp_path):
 def test_cli_unreachable_scheduler_is_one_error_and_keeps_the_model(tmp_path):
     import subprocess
     import sys
-    from pathlib import Path
 
     model_path = tmp_path / "model.safetensors"
     model_path.write_bytes(b"an existing model")
     X, y = problem(2, n_samples=500)
     pd.DataFrame(X).rename(columns=str).assign(y=y).to_parquet(tmp_path / "d.parquet")
     result = subprocess.run(
-        [str(Path(sys.executable).parent / "noloop"), "train", str(tmp_path / "d.parquet"),
+        [sys.executable, "-m", "noloop.cli", "train", str(tmp_path / "d.parquet"),
          "--target", "y", "--model", str(model_path), "--scheduler", "tcp://127.0.0.1:9"],
         capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 2

@@ -278,3 +278,9 @@ def test_log_of_non_positive_and_bad_steps_are_refused(impl):
         impl.gradient_descent(*args, -0.1, 1)
     with pytest.raises(ValueError, match=r"`num_iterations` must be an integer >= 0; got 2.5"):
         impl.gradient_descent(*args, 0.1, 2.5)
+
+
+def test_the_lesson_and_the_package_import_no_heavy_library():
+    from conftest import heavy_imports
+
+    assert heavy_imports("import noloop, noloop.loops, noloop.vectorized, noloop.explain") == []

@@ -20,7 +20,7 @@ def _pyplot() -> Any:
 
 
 def _save(figure: Any, path: str | os.PathLike) -> Path:
-    from noloop.io import atomic_write_bytes
+    from noloop.persistence import atomic_write_bytes
 
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=120, bbox_inches="tight")

@@ -162,7 +162,7 @@ def run_bench(
     if json_path:
         from pathlib import Path
 
-        from noloop.io import atomic_write_bytes
+        from noloop.persistence import atomic_write_bytes
 
         atomic_write_bytes(Path(json_path), json.dumps(report, indent=2).encode("utf-8"))
         say(f"every row written to {json_path}")

@@ -9,7 +9,7 @@ accumulator, so both cores work and no temporary of X's size exists.
 
 Only C-contiguous float32/float64 NumPy arrays come here; everything else
 (PyTorch, CuPy, Dask, strided NumPy) takes the plain vectorized path in
-:mod:`noloop._loss`, which gives the same results to rounding.
+:mod:`noloop.linear_model._dense`, which gives the same results to rounding.
 """
 
 from __future__ import annotations

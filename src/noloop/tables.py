@@ -1,62 +1,73 @@
-"""Reading users' tables and saving/loading models, with errors that say what and where.
+"""Users' tables: reading, checking and writing them, with errors that say what and where.
 
-Tables: CSV, Parquet, NumPy ``.npy`` (a 2-D array; columns named "0", "1", ...)
-and ``.npz`` (arrays ``X`` and ``y``; the label column is named "y").
+Formats: CSV, Parquet, NumPy ``.npy`` (a 2-D array; columns named "0", "1",
+...) and ``.npz`` (arrays ``X`` and ``y``; the label column is named "y").
+Every reading error is a :class:`~noloop.errors.DataError` naming the file
+and, where it can, the column and the line.
 
-Models are data, not code: a safetensors file holds the weights, and its
-JSON header the classes, feature names, hyperparameters, training metrics,
-noloop's version and a format version. Nothing is unpickled, ever. Writes are
-atomic: a temporary file beside the target is fsynced and renamed over it,
-so a failed or interrupted save never leaves a half-written file and never
-damages a model already at that path.
+Larger-than-memory data goes through Dask: a CSV or Parquet file, a folder or
+a glob becomes a lazy dask DataFrame (:func:`read_dask_table`), checked in one
+pass (:func:`dask_features`) and written back as a folder of Parquet parts
+(:func:`write_dask_table`).
+
+pandas (and pyarrow, dask) are imported by the functions that use them, so
+that importing this module, for :data:`TABLE_FORMATS` or :class:`DataError`,
+stays cheap.
 """
 
 from __future__ import annotations
 
-import contextlib
 import csv
-import io as _io
-import json
-import math
+import io
 import os
-import struct
-import tempfile
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
-import pandas as pd
+
+from noloop.errors import DataError
+from noloop.persistence import atomic_write_bytes
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "DataError",
     "TABLE_FORMATS",
+    "table_format",
     "read_table",
-    "split_features",
     "select_features",
+    "split_features",
     "write_table",
-    "atomic_write_bytes",
-    "save_model",
-    "load_model",
-    "MODEL_FORMAT",
-    "MODEL_FORMAT_VERSION",
+    "in_test_split",
+    "is_dataset_path",
+    "dataset_bytes",
+    "read_dask_table",
+    "dask_features",
+    "write_dask_table",
 ]
 
-MODEL_FORMAT = "noloop-logistic-regression"
-MODEL_FORMAT_VERSION = 1
 TABLE_FORMATS = ("csv", "parquet", "npy", "npz")
 _EXTENSIONS = {".csv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet",
                ".npy": "npy", ".npz": "npz"}
 
 
-class DataError(ValueError):
-    """Input a user gave that noloop cannot use; the message names the file and what was expected."""
-
-
-# ------------------------------------------------------------------ tables
+# ------------------------------------------------------------------ reading
 
 
 def table_format(path: str | os.PathLike, fmt: str | None = None) -> str:
-    """The table format of ``path``: ``fmt`` when given, else from the extension."""
+    """The table format of ``path``: ``fmt`` when given, else from the extension.
+
+    Parameters
+    ----------
+    path : str or path-like
+    fmt : {"csv", "parquet", "npy", "npz"}, optional
+
+    Returns
+    -------
+    fmt : str
+        One of :data:`TABLE_FORMATS`.
+    """
     if fmt is not None:
         if fmt not in TABLE_FORMATS:
             raise DataError(f"--format must be one of {', '.join(TABLE_FORMATS)}; got {fmt!r}")
@@ -72,6 +83,16 @@ def table_format(path: str | os.PathLike, fmt: str | None = None) -> str:
 
 def read_table(path: str | os.PathLike, fmt: str | None = None) -> pd.DataFrame:
     """Read a CSV, Parquet, ``.npy`` or ``.npz`` file into a DataFrame with at least one row.
+
+    Parameters
+    ----------
+    path : str or path-like
+    fmt : {"csv", "parquet", "npy", "npz"}, optional
+        The format, when the extension does not say.
+
+    Returns
+    -------
+    frame : DataFrame of shape (n_rows, n_columns)
 
     Raises
     ------
@@ -101,6 +122,8 @@ def read_table(path: str | os.PathLike, fmt: str | None = None) -> pd.DataFrame:
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
+    import pandas as pd
+
     raw = path.read_bytes()
     if b"\x00" in raw[:65536]:
         raise DataError(f"{path}: looks like a binary file (it holds NUL bytes), not CSV text")
@@ -115,14 +138,14 @@ def _read_csv(path: Path) -> pd.DataFrame:
         raise DataError(f"{path}: the file is empty; expected a header line and rows of data")
     _check_rectangular(path, text)
     try:
-        return pd.read_csv(_io.StringIO(text), skip_blank_lines=True, keep_default_na=True)
+        return pd.read_csv(io.StringIO(text), skip_blank_lines=True, keep_default_na=True)
     except (pd.errors.ParserError, ValueError) as error:
         raise DataError(f"{path}: is not valid CSV ({' '.join(str(error).split())})") from None
 
 
 def _check_rectangular(path: Path, text: str) -> None:
     """Every non-blank row must have as many fields as the header (pandas would pad short rows)."""
-    rows = csv.reader(_io.StringIO(text))
+    rows = csv.reader(io.StringIO(text))
     expected = None
     for row in rows:
         if not row or (len(row) == 1 and not row[0].strip()):
@@ -155,11 +178,17 @@ def _load_numpy(path: Path) -> Any:
         raise DataError(f"{path}: is not a readable NumPy file ({error})") from None
 
 
+def _numbered_columns(array: np.ndarray) -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.DataFrame(array, columns=[str(i) for i in range(array.shape[1])])
+
+
 def _read_npy(path: Path) -> pd.DataFrame:
     array = _load_numpy(path)
     if array.ndim != 2:
         raise DataError(f"{path}: expected a 2-D array (rows × columns); got shape {array.shape}")
-    return pd.DataFrame(array, columns=[str(i) for i in range(array.shape[1])])
+    return _numbered_columns(array)
 
 
 def _read_npz(path: Path) -> pd.DataFrame:
@@ -174,7 +203,7 @@ def _read_npz(path: Path) -> pd.DataFrame:
         X = archive["X"]
         if X.ndim != 2:
             raise DataError(f"{path}: array 'X' must be 2-D (rows × columns); got shape {X.shape}")
-        frame = pd.DataFrame(X, columns=[str(i) for i in range(X.shape[1])])
+        frame = _numbered_columns(X)
         if "y" in names:
             y = archive["y"]
             if y.shape != (X.shape[0],):
@@ -184,12 +213,17 @@ def _read_npz(path: Path) -> pd.DataFrame:
     return frame
 
 
+# ------------------------------------------------------------------ checking
+
+
 def _line_of(position: int, fmt: str) -> str:
     # CSV data row i sits on line i + 2 (1-based, after the header); elsewhere name the row
     return f"line {position + 2}" if fmt == "csv" else f"row {position + 1}"
 
 
 def _numeric_column(path: str, frame: pd.DataFrame, column: str, fmt: str) -> np.ndarray:
+    import pandas as pd
+
     values = frame[column]
     if values.dtype == bool:
         return values.to_numpy(dtype=np.float64)
@@ -216,7 +250,21 @@ def _numeric_column(path: str, frame: pd.DataFrame, column: str, fmt: str) -> np
 def select_features(
     frame: pd.DataFrame, columns: list[str], path: str, fmt: str = "csv"
 ) -> np.ndarray:
-    """The named columns of ``frame`` as a float64 matrix (n_rows, n_columns), checked cell by cell.
+    """The named columns of ``frame`` as a float64 matrix, checked cell by cell.
+
+    Parameters
+    ----------
+    frame : DataFrame of shape (n_rows, n_columns)
+    columns : list of str
+        The columns to take, in this order.
+    path : str
+        The file ``frame`` came from, for the messages.
+    fmt : str, default="csv"
+        Its format: CSV errors name the line, others the row.
+
+    Returns
+    -------
+    X : ndarray of shape (n_rows, len(columns)), float64
 
     Raises
     ------
@@ -239,7 +287,24 @@ def select_features(
 def split_features(
     frame: pd.DataFrame, target: str, path: str, fmt: str = "csv"
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """(X, y, feature names): every column but ``target`` as numeric features, and the labels.
+    """Every column but ``target`` as numeric features, and ``target`` as the labels.
+
+    Parameters
+    ----------
+    frame : DataFrame of shape (n_rows, n_columns)
+    target : str
+        The label column.
+    path : str
+        The file ``frame`` came from, for the messages.
+    fmt : str, default="csv"
+
+    Returns
+    -------
+    X : ndarray of shape (n_rows, n_columns - 1), float64
+    y : ndarray of shape (n_rows,)
+        Text labels as ``str``.
+    features : list of str
+        The names of X's columns.
 
     Raises
     ------
@@ -274,8 +339,52 @@ def split_features(
     return select_features(frame, features, path, fmt), y, features
 
 
+def in_test_split(rows: pd.DataFrame, fraction: float, seed: int, columns: list[str]) -> pd.Series:
+    """Whether each row is held out, decided by a seeded hash of its values.
+
+    A row's fate depends on its content alone, never on which partition holds
+    it: Dask may split the same files into different partitions for the
+    feature columns and for the target column. Use as
+    ``frame.map_partitions(in_test_split, fraction, seed, columns)``.
+
+    Parameters
+    ----------
+    rows : DataFrame of shape (n_rows, n_columns)
+    fraction : float
+        The share of rows to hold out, in (0, 1).
+    seed : int
+    columns : list of str
+        The columns whose values are hashed.
+
+    Returns
+    -------
+    held_out : Series of shape (n_rows,), bool
+    """
+    import pandas as pd
+
+    hashes = pd.util.hash_pandas_object(rows[columns], index=False).to_numpy()
+    # pandas' hash_key reaches only text columns: the seed is mixed into every row's hash instead
+    seeded = pd.util.hash_array(hashes ^ np.uint64(seed % 2**64))
+    return pd.Series(seeded % 1_000_003 < fraction * 1_000_003, index=rows.index)
+
+
+# ------------------------------------------------------------------ writing
+
+
 def write_table(frame: pd.DataFrame, path: str | os.PathLike, fmt: str | None = None) -> None:
-    """Write ``frame`` as CSV or Parquet (by extension or ``fmt``), atomically; ``-`` is stdout."""
+    """Write ``frame`` as CSV or Parquet (by extension or ``fmt``), atomically; ``-`` is stdout.
+
+    Parameters
+    ----------
+    frame : DataFrame
+    path : str or path-like
+    fmt : {"csv", "parquet"}, optional
+
+    Raises
+    ------
+    DataError
+        For another format, or when the directory does not exist.
+    """
     if str(path) == "-":
         import sys
 
@@ -285,7 +394,7 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike, fmt: str | None = 
     if kind == "csv":
         payload = frame.to_csv(index=False).encode("utf-8")
     elif kind == "parquet":
-        buffer = _io.BytesIO()
+        buffer = io.BytesIO()
         frame.to_parquet(buffer, index=False)
         payload = buffer.getvalue()
     else:
@@ -293,175 +402,7 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike, fmt: str | None = 
     atomic_write_bytes(Path(path), payload)
 
 
-def atomic_write_bytes(path: Path, payload: bytes) -> None:
-    """Write ``payload`` to ``path`` so that readers see the old file or the new one, never half.
-
-    The bytes go to a temporary file in the same directory, are flushed to
-    disk, then renamed over ``path`` (an atomic replace on POSIX and Windows).
-    """
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise DataError(f"{path}: the directory {directory} does not exist")
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-
-
-# ------------------------------------------------------------------ models
-
-
-def _json_ready(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(key): _json_ready(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_ready(item) for item in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    return value
-
-
-def save_model(model: Any, path: str | os.PathLike, *, metrics: dict[str, Any] | None = None) -> None:
-    """Save a fitted :class:`noloop.LogisticRegression` to ``path`` (safetensors + JSON), atomically.
-
-    Parameters
-    ----------
-    model : LogisticRegression
-        A fitted model, on any array library (weights are stored as NumPy).
-    path : str or path-like
-    metrics : dict, optional
-        Training metrics to keep beside the weights (shown by ``noloop evaluate``).
-    """
-    from safetensors.numpy import save
-
-    from noloop import __version__
-    from noloop._xp import to_numpy
-
-    if not hasattr(model, "coef_"):
-        raise ValueError("save_model needs a fitted model; call fit first")
-    classes = np.asarray(model.classes_)
-    if classes.dtype == object and all(isinstance(label, str) for label in classes):
-        classes = classes.astype(str)
-    if classes.dtype.kind not in "biufUS":
-        raise ValueError(f"classes of dtype {classes.dtype} cannot be saved; use numbers or strings")
-    params = {key: value for key, value in model.get_params().items() if key != "callback"}
-    metadata = {
-        "format": MODEL_FORMAT,
-        "format_version": str(MODEL_FORMAT_VERSION),
-        "noloop_version": __version__,
-        "classes": json.dumps(_json_ready(classes.tolist())),
-        "classes_dtype": classes.dtype.str,
-        "feature_names": json.dumps(
-            [str(name) for name in getattr(model, "feature_names_in_", [])]
-        ),
-        "n_features": str(model.n_features_in_),
-        "hyperparameters": json.dumps(_json_ready(params)),
-        "metrics": json.dumps(_json_ready(metrics or {})),
-        "n_iter": str(int(model.n_iter_[0])),
-        "stop_reason": str(model.stop_reason_),
-        "converged": json.dumps(bool(model.converged_)),
-    }
-    tensors = {
-        "coef": np.ascontiguousarray(to_numpy(model.coef_)),
-        "intercept": np.ascontiguousarray(to_numpy(model.intercept_)),
-        "loss_history": np.asarray(model.loss_history_, dtype=np.float64),
-    }
-    metadata["dtype"] = str(tensors["coef"].dtype)
-    atomic_write_bytes(Path(path), save(tensors, metadata=metadata))
-
-
-def _read_header(path: Path, raw: bytes) -> dict[str, Any]:
-    not_model = f"{path}: is not a noloop model file"
-    if len(raw) < 8:
-        raise DataError(f"{not_model} (too short to hold a safetensors header)")
-    (header_length,) = struct.unpack("<Q", raw[:8])
-    if header_length > len(raw) - 8 or header_length > 100_000_000:
-        raise DataError(f"{not_model} (no safetensors header; is it another kind of file?)")
-    try:
-        header = json.loads(raw[8:8 + header_length].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise DataError(f"{not_model} (its header is not valid JSON: corrupt or another format)") \
-            from None
-    if not isinstance(header, dict):
-        raise DataError(f"{not_model} (unexpected header)")
-    return header
-
-
-def load_model(path: str | os.PathLike) -> Any:
-    """Load a model written by :func:`save_model`. No code in the file is ever run.
-
-    Raises
-    ------
-    DataError
-        When the file is missing, corrupt, not a noloop model, or written by
-        a newer noloop (an unknown format version).
-    """
-    from safetensors import SafetensorError
-    from safetensors.numpy import load
-
-    from noloop.linear_model import LogisticRegression
-
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: no such model file")
-    raw = path.read_bytes()
-    header = _read_header(path, raw)
-    metadata = header.get("__metadata__") or {}
-    if metadata.get("format") != MODEL_FORMAT:
-        raise DataError(f"{path}: is not a noloop model file (a safetensors file without noloop's "
-                        "metadata)")
-    try:
-        version = int(metadata.get("format_version", ""))
-    except ValueError:
-        raise DataError(f"{path}: has an unreadable format version "
-                        f"{metadata.get('format_version')!r}") from None
-    if version > MODEL_FORMAT_VERSION:
-        raise DataError(
-            f"{path}: was written in model format {version} by noloop "
-            f"{metadata.get('noloop_version', '?')}; this noloop reads format "
-            f"{MODEL_FORMAT_VERSION} and older: upgrade noloop"
-        )
-    try:
-        tensors = load(raw)
-        classes = np.array(json.loads(metadata["classes"]), dtype=np.dtype(metadata["classes_dtype"]))
-        feature_names = json.loads(metadata["feature_names"])
-        params = json.loads(metadata["hyperparameters"])
-        coef, intercept = tensors["coef"], tensors["intercept"]
-        n_features = int(metadata["n_features"])
-    except (SafetensorError, KeyError, ValueError, TypeError) as error:
-        raise DataError(f"{path}: is a corrupt noloop model file ({error})") from None
-    n_outputs = 1 if classes.size == 2 else classes.size
-    if coef.shape != (n_outputs, n_features) or intercept.shape != (n_outputs,):
-        raise DataError(
-            f"{path}: is a corrupt noloop model file (coef has shape {coef.shape}, expected "
-            f"{(n_outputs, n_features)})"
-        )
-    model = LogisticRegression(**{key: value for key, value in params.items()
-                                  if key in LogisticRegression().get_params()})
-    model.classes_ = classes
-    model.coef_ = coef
-    model.intercept_ = intercept
-    model.n_features_in_ = n_features
-    if feature_names:
-        model.feature_names_in_ = np.asarray(feature_names, dtype=object)
-    model.n_iter_ = np.array([int(metadata.get("n_iter", 0))], dtype=np.int32)
-    model.loss_history_ = tensors.get("loss_history", np.zeros(0)).tolist()
-    model.converged_ = bool(json.loads(metadata.get("converged", "false")))
-    model.stop_reason_ = metadata.get("stop_reason", "")
-    model.training_metrics_ = json.loads(metadata.get("metrics", "{}"))
-    return model
-
-
-# ------------------------------------------------------------------ Dask tables
+# ------------------------------------------------------------------ Dask datasets
 
 
 def is_dataset_path(path: str | os.PathLike) -> bool:
@@ -471,7 +412,7 @@ def is_dataset_path(path: str | os.PathLike) -> bool:
 
 
 def dataset_bytes(path: str | os.PathLike) -> int:
-    """Total size on disk of the file, folder or glob ``path``."""
+    """Total size on disk of the file, folder or glob ``path`` (0 when nothing is there)."""
     import glob
 
     text = str(path)
@@ -508,6 +449,16 @@ def read_dask_table(path: str | os.PathLike, fmt: str | None = None) -> Any:
     Dask's own reader merges files differently for different column
     projections, which would give the features and the target different
     partitions.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A file, a folder (of Parquet parts) or a glob pattern.
+    fmt : {"csv", "parquet"}, optional
+
+    Returns
+    -------
+    frame : dask.dataframe.DataFrame
     """
     import dask.dataframe as dd
 
@@ -527,7 +478,19 @@ def read_dask_table(path: str | os.PathLike, fmt: str | None = None) -> Any:
 
 
 def dask_features(frame: Any, columns: list[str], path: str) -> Any:
-    """The named numeric columns of a dask DataFrame, after one pass that refuses NaN/inf."""
+    """The named numeric columns of a dask DataFrame, after one pass that refuses NaN/inf.
+
+    Parameters
+    ----------
+    frame : dask.dataframe.DataFrame
+    columns : list of str
+    path : str
+        Where ``frame`` came from, for the messages.
+
+    Returns
+    -------
+    X : dask.dataframe.DataFrame of shape (n_rows, len(columns)), float64, lazy
+    """
     import dask
 
     missing = [column for column in columns if column not in frame.columns]
@@ -550,8 +513,16 @@ def dask_features(frame: Any, columns: list[str], path: str) -> Any:
 
 
 def write_dask_table(frame: Any, path: str | os.PathLike) -> None:
-    """Write a dask DataFrame as a folder of Parquet parts, replacing ``path`` only when complete."""
+    """Write a dask DataFrame as a folder of Parquet parts, replacing ``path`` only when complete.
+
+    Parameters
+    ----------
+    frame : dask.dataframe.DataFrame
+    path : str or path-like
+        A folder (no suffix, ``.parquet`` or ``.pq``).
+    """
     import shutil
+    import tempfile
 
     target = Path(path)
     if target.suffix.lower() not in (".parquet", ".pq", "") and not target.is_dir():

@@ -1,0 +1,28 @@
+"""``noloop bench``: the seed's table, the solver race, reads of X, memory; as text, JSON, PNG."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(commands: Any) -> None:
+    """Add ``bench`` and its options to the subcommands of the ``noloop`` parser."""
+    bench = commands.add_parser("bench", help="measure: the seed's table, the solver race, reads of X")
+    bench.add_argument("--quick", action="store_true", help="small sizes: seconds, for tests")
+    bench.add_argument("--backends", action="store_true",
+                       help="time the vectorized twin on every installed array library too")
+    bench.add_argument("--json", help="write every row to this JSON file")
+    bench.add_argument("--plot", help="write the speed-up chart (log scale) to this PNG")
+    bench.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run :func:`noloop.bench.run_bench`."""
+    from noloop.bench import run_bench
+
+    run_bench(quick=args.quick, backends=args.backends, json_path=args.json,
+              plot_path=args.plot)
+    return 0

@@ -1,0 +1,25 @@
+"""``noloop demo``: the seed's lesson on this machine, offline, with pictures."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(commands: Any) -> None:
+    """Add ``demo`` and its options to the subcommands of the ``noloop`` parser."""
+    demo = commands.add_parser("demo", help="the seed's lesson on this machine, offline")
+    demo.add_argument("--quick", action="store_true", help="small sizes, a few seconds")
+    demo.add_argument("--plots", default="noloop-demo", help="folder for the PNGs (default noloop-demo)")
+    demo.add_argument("--no-plots", action="store_true", help="write no pictures")
+    demo.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run :func:`noloop.demo.run_demo`."""
+    from noloop.demo import run_demo
+
+    run_demo(quick=args.quick, plots_dir=None if args.no_plots else args.plots)
+    return 0

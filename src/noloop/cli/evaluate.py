@@ -1,0 +1,73 @@
+"""``noloop evaluate``: a model's accuracy, log-loss, ROC AUC, per-class scores and confusion matrix."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from noloop.cli._common import add_format_option, metrics_line, read_model_rows
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(commands: Any) -> None:
+    """Add ``evaluate`` and its options to the subcommands of the ``noloop`` parser."""
+    evaluate = commands.add_parser("evaluate", help="score a model on a labelled file")
+    evaluate.add_argument("model")
+    evaluate.add_argument("data")
+    evaluate.add_argument("--target", required=True)
+    add_format_option(evaluate)
+    evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    evaluate.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Score ``args.model`` on the labelled rows of ``args.data``; print a report or JSON."""
+    import json
+
+    import numpy as np
+
+    from noloop.metrics import classification_metrics
+    from noloop.persistence import load_model
+    from noloop.tables import DataError
+
+    model, training = load_model(args.model, with_metrics=True)
+    frame, X = read_model_rows(args, model)
+    if args.target not in frame.columns:
+        raise DataError(f"{args.data}: no column named {args.target!r} (the --target)")
+    y = frame[args.target].to_numpy()
+    if y.dtype == object:
+        y = y.astype(str)
+    y = y.astype(model.classes_.dtype) if model.classes_.dtype.kind in "iufb" and \
+        y.dtype.kind in "iufb" else y
+    metrics = classification_metrics(
+        model, X if hasattr(model, "feature_names_in_") else X.to_numpy(), y)
+    if args.json:
+        print(json.dumps({**metrics, "training": training}, indent=2))
+        return 0
+    print(f"{args.data}: {metrics['n_rows']:,} rows, model {args.model}")
+    print(f"accuracy  {metrics['accuracy']:.4f}")
+    print(f"log-loss  {metrics['log_loss']:.4f}")
+    if "roc_auc" in metrics:
+        print(f"ROC AUC   {metrics['roc_auc']:.4f}")
+    print()
+    width = max(5, *(len(label) for label in metrics["per_class"]))
+    print(f"{'class':<{width}}  precision  recall  support")
+    for label, row in metrics["per_class"].items():
+        print(f"{label:<{width}}  {row['precision']:9.4f}  {row['recall']:6.4f}  {row['support']:7d}")
+    print()
+    labels = list(metrics["per_class"])
+    matrix = np.asarray(metrics["confusion_matrix"])
+    cell = max(6, width, len(str(matrix.max())))
+    print("confusion matrix (rows: true class, columns: predicted)")
+    print(" " * (width + 2) + "".join(f"{label:>{cell}}" for label in labels))
+    for label, row in zip(labels, matrix):
+        print(f"{label:<{width}}  " + "".join(f"{count:>{cell}d}" for count in row))
+    splits = {split: values for split, values in training.items() if isinstance(values, dict)
+              and {"accuracy", "log_loss", "n_rows"} <= set(values)}
+    if splits:
+        print()
+        print("when trained (stored in the model file)")
+        for split, values in splits.items():
+            print(metrics_line(split, values))
+    return 0

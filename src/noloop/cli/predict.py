@@ -1,0 +1,72 @@
+"""``noloop predict``: labels (and probabilities) for a table's rows, matched by column name."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from noloop.cli._common import (add_chatter, add_dask_options, add_format_option, dask_client,
+                                model_features, read_model_rows, say, use_dask)
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(commands: Any) -> None:
+    """Add ``predict`` and its options to the subcommands of the ``noloop`` parser."""
+    predict = commands.add_parser("predict", help="predict labels for a file's rows")
+    predict.add_argument("model", help="a model written by noloop train")
+    predict.add_argument("data", help="CSV, Parquet, .npy or .npz file")
+    predict.add_argument("--output", required=True, help="CSV or Parquet path, or - for stdout")
+    predict.add_argument("--proba", action="store_true", help="add one probability column per class")
+    add_format_option(predict)
+    add_dask_options(predict)
+    add_chatter(predict)
+    predict.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Predict every row of ``args.data`` with ``args.model``; write ``args.output``."""
+    from noloop.persistence import load_model
+    from noloop.tables import write_table
+
+    model = load_model(args.model)
+    if args.output != "-" and use_dask(args):
+        return _predict_dask(args, model)
+    _, X = read_model_rows(args, model)
+    out = _prediction_frame(X, model, args.proba)
+    write_table(out, args.output)
+    if args.output != "-":
+        say(args, f"{len(out):,} predictions written to {args.output}")
+    return 0
+
+
+def _prediction_frame(rows: Any, model: Any, proba: bool) -> Any:
+    """Predicted labels (and per-class probabilities) for a pandas frame of feature columns."""
+    import pandas as pd
+
+    X = rows if hasattr(model, "feature_names_in_") else rows.to_numpy()
+    out = pd.DataFrame({"prediction": model.predict(X)}, index=rows.index)
+    if proba:
+        probabilities = model.predict_proba(X)
+        for index, label in enumerate(model.classes_):
+            out[f"proba_{label}"] = probabilities[:, index]
+    return out
+
+
+def _predict_dask(args: argparse.Namespace, model: Any) -> int:
+    import numpy as np
+    import pandas as pd
+
+    from noloop.tables import dask_features, read_dask_table, write_dask_table
+
+    with dask_client(args.scheduler):
+        frame = read_dask_table(args.data, args.format).rename(columns=str)
+        X = dask_features(frame, model_features(model), str(args.data))
+        # the output's columns and dtypes, from predicting one row (string labels, for
+        # instance, come out as pandas' string dtype, not as the classes' object dtype)
+        one_row = pd.DataFrame(np.zeros((1, len(X.columns))), columns=list(X.columns))
+        meta = _prediction_frame(one_row, model, args.proba).iloc[:0]
+        predictions = X.map_partitions(_prediction_frame, model, args.proba, meta=meta)
+        write_dask_table(predictions, args.output)
+    say(args, f"predictions written to {args.output}/ as partitioned Parquet")
+    return 0

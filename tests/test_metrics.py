@@ -1,0 +1,66 @@
+"""classification_metrics: scikit-learn's numbers, one dictionary, in memory or on Dask."""
+
+import dask.array as da
+import numpy as np
+import pytest
+from sklearn import metrics as sk
+from sklearn.datasets import load_iris, make_classification
+
+from noloop.linear_model import LogisticRegression
+from noloop.metrics import classification_metrics
+
+
+@pytest.fixture(scope="module")
+def iris():
+    data = load_iris()
+    labels = data.target_names[data.target]
+    return data.data, labels, LogisticRegression(max_iter=300).fit(data.data, labels)
+
+
+def test_multiclass_metrics_are_scikit_learns(iris):
+    X, y, model = iris
+    result = classification_metrics(model, X, y)
+    assert result["n_rows"] == 150
+    assert result["accuracy"] == pytest.approx(sk.accuracy_score(y, model.predict(X)))
+    assert result["log_loss"] == pytest.approx(sk.log_loss(y, model.predict_proba(X)))
+    assert result["confusion_matrix"] == sk.confusion_matrix(y, model.predict(X)).tolist()
+    assert list(result["per_class"]) == ["setosa", "versicolor", "virginica"]
+    recall = sk.recall_score(y, model.predict(X), average=None)
+    assert [row["recall"] for row in result["per_class"].values()] == pytest.approx(recall)
+    assert [row["support"] for row in result["per_class"].values()] == [50, 50, 50]
+    assert "roc_auc" not in result
+
+
+def test_binary_metrics_add_roc_auc_and_are_json_ready():
+    import json
+
+    X, y = make_classification(n_samples=200, n_features=4, random_state=0)
+    model = LogisticRegression().fit(X, y)
+    result = classification_metrics(model, X, y)
+    assert result["roc_auc"] == pytest.approx(sk.roc_auc_score(y, model.predict_proba(X)[:, 1]))
+    assert json.loads(json.dumps(result)) == result
+    # a class absent from y: no ROC AUC, and zero support rather than an error
+    only_ones = classification_metrics(model, X[y == 1], y[y == 1])
+    assert "roc_auc" not in only_ones and only_ones["per_class"]["0"]["support"] == 0
+
+
+def test_labels_the_model_never_saw_are_a_value_error(iris):
+    X, y, model = iris
+    wrong = y.copy()
+    wrong[:2] = "rose"
+    with pytest.raises(ValueError, match=r"labels 'rose' are not among the model's classes "
+                                         r"'setosa', 'versicolor', 'virginica'"):
+        classification_metrics(model, X, wrong)
+
+
+def test_dask_metrics_take_one_pass_and_agree_with_memory(iris):
+    X, y, model = iris
+    order = np.random.default_rng(0).permutation(len(y))  # mix the classes across chunks
+    X, y = X[order], y[order]
+    result = classification_metrics(model, da.from_array(X, chunks=(40, -1)),
+                                    da.from_array(y, chunks=40))
+    expected = classification_metrics(model, X, y)
+    assert set(result) == {"n_rows", "accuracy", "log_loss"}
+    assert result["n_rows"] == 150
+    assert result["accuracy"] == pytest.approx(expected["accuracy"])
+    assert result["log_loss"] == pytest.approx(expected["log_loss"])

@@ -1,0 +1,201 @@
+"""Model files: round trips, refusals that name the file and the field, atomic writes."""
+
+import json
+import struct
+
+import numpy as np
+import pytest
+from conftest import heavy_imports
+from safetensors.numpy import load, save
+from sklearn.datasets import load_iris, make_classification
+
+from noloop.errors import DataError
+from noloop.linear_model import LogisticRegression
+from noloop.persistence import (MODEL_FORMAT, atomic_write_bytes, load_model,
+                                read_model_metrics, save_model)
+
+
+@pytest.fixture(scope="module")
+def iris():
+    data = load_iris(as_frame=True)
+    X = data.data.rename(columns=lambda c: c.replace(" (cm)", "").replace(" ", "_"))
+    return X, data.target_names[data.target]
+
+
+@pytest.fixture(scope="module")
+def binary():
+    return make_classification(n_samples=200, n_features=4, random_state=0)
+
+
+def _assert_same_fit(loaded, model):
+    assert loaded.get_params() == model.get_params()
+    for name in ("classes_", "coef_", "intercept_", "n_iter_"):
+        np.testing.assert_array_equal(getattr(loaded, name), getattr(model, name))
+    assert loaded.coef_.dtype == model.coef_.dtype
+    assert loaded.n_features_in_ == model.n_features_in_
+    assert loaded.loss_history_ == model.loss_history_
+    assert (loaded.converged_, loaded.stop_reason_) == (model.converged_, model.stop_reason_)
+
+
+def test_round_trip_keeps_everything_and_reads_the_metrics_apart(tmp_path, iris):
+    X, y = iris
+    model = LogisticRegression(C=0.5, tol=1e-6, max_iter=500).fit(X, y)
+    path = tmp_path / "m.safetensors"
+    save_model(model, path, metrics={"note": "ok", "train": {"accuracy": 0.9}})
+    loaded = load_model(path)
+    _assert_same_fit(loaded, model)
+    assert list(loaded.feature_names_in_) == list(X.columns)
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+    # metrics live in the file, not on the model: a loaded model has the attributes of a fitted one
+    assert sorted(vars(loaded)) == sorted(vars(model))
+    assert read_model_metrics(path) == {"note": "ok", "train": {"accuracy": 0.9}}
+    again, metrics = load_model(path, with_metrics=True)
+    _assert_same_fit(again, model)
+    assert metrics == {"note": "ok", "train": {"accuracy": 0.9}}
+
+
+def test_a_model_without_feature_names_or_metrics_and_in_float32(tmp_path, binary):
+    X, y = binary
+    model = LogisticRegression(solver="newton-cholesky").fit(X.astype(np.float32), y)
+    path = tmp_path / "m.safetensors"
+    save_model(model, path)
+    loaded = load_model(path)
+    _assert_same_fit(loaded, model)
+    assert not hasattr(loaded, "feature_names_in_")
+    assert loaded.coef_.dtype == np.float32
+    assert read_model_metrics(path) == {}
+
+
+@pytest.mark.parametrize("labels", [np.array([3, 7]), np.array([0.0, 1.0]), np.array(["no", "yes"])])
+def test_class_weight_keys_come_back_as_the_classes_and_the_model_refits(tmp_path, binary, labels):
+    X, indices = binary
+    y = labels[indices]
+    weights = {labels[0].item(): 1.0, labels[1].item(): 3.0}
+    model = LogisticRegression(class_weight=weights).fit(X, y)
+    path = tmp_path / "m.safetensors"
+    save_model(model, path)
+    loaded = load_model(path)
+    assert loaded.class_weight == weights
+    assert [type(key) for key in loaded.class_weight] == [type(key) for key in weights]
+    refitted = loaded.fit(X, y)
+    np.testing.assert_allclose(refitted.coef_, model.coef_, atol=1e-8)
+
+
+def test_saving_something_else_is_refused(tmp_path, binary):
+    from sklearn.linear_model import LogisticRegression as SklearnLogisticRegression
+
+    X, y = binary
+    path = tmp_path / "m.safetensors"
+    with pytest.raises(TypeError, match="saves a noloop.LogisticRegression; got "
+                                        "sklearn.linear_model._logistic.LogisticRegression"):
+        save_model(SklearnLogisticRegression().fit(X, y), path)
+    with pytest.raises(ValueError, match="needs a fitted model"):
+        save_model(LogisticRegression(), path)
+    assert not path.exists()
+
+
+# ---------------------------------------------------------------- files that are not models
+
+
+@pytest.fixture(scope="module")
+def good_file(tmp_path_factory, binary):
+    X, y = binary
+    path = tmp_path_factory.mktemp("good") / "good.safetensors"
+    save_model(LogisticRegression().fit(X, y), path)
+    return path
+
+
+def _rewrite(source, target, *, tensors=None, drop=(), **metadata_changes):
+    """A copy of the model file ``source`` with some tensors or metadata fields replaced or dropped."""
+    raw = source.read_bytes()
+    (length,) = struct.unpack("<Q", raw[:8])
+    metadata = json.loads(raw[8:8 + length])["__metadata__"]
+    metadata.update(metadata_changes)
+    for field in drop:
+        del metadata[field]
+    target.write_bytes(save({**load(raw), **(tensors or {})}, metadata=metadata))
+    return target
+
+
+BAD_FILES = {
+    "missing": (lambda good, bad: None, "no such model file"),
+    "corrupt header": (lambda good, bad: bad.write_bytes(
+        b"\x10\x00\x00\x00\x00\x00\x00\x00{not json at all}" + b"\x00" * 32),
+        "is not a noloop model file"),
+    "a CSV": (lambda good, bad: bad.write_bytes(b"f0,f1\n1,2\n"), "is not a noloop model file"),
+    "too short": (lambda good, bad: bad.write_bytes(b"\x01"), "too short"),
+    "other safetensors": (lambda good, bad: bad.write_bytes(save({"w": np.zeros(2)})),
+                          "without noloop's metadata"),
+    "truncated": (lambda good, bad: bad.write_bytes(good.read_bytes()[:-40]), "corrupt"),
+    "future format": (lambda good, bad: _rewrite(good, bad, format_version="99",
+                                                 noloop_version="9.0"),
+                      "written in model format 99 by noloop 9.0"),
+    "missing field": (lambda good, bad: _rewrite(good, bad, drop=["classes_dtype"]),
+                      "corrupt noloop model file \\('classes_dtype'\\)"),
+    "NaN weights": (lambda good, bad: _rewrite(good, bad, tensors={"coef": np.full((1, 4), np.nan)}),
+                    "`coef` must be finite"),
+    "wrong coef shape": (lambda good, bad: _rewrite(good, bad, tensors={"coef": np.zeros((2, 4))}),
+                         r"`coef` must have 1 row\(s\) for 2 classes"),
+    "unsorted classes": (lambda good, bad: _rewrite(good, bad, classes="[1, 0]"),
+                         "`classes` must be unique and sorted"),
+    "feature count": (lambda good, bad: _rewrite(good, bad, n_features="5"),
+                      r"coef has 4 feature column\(s\); the header says 5"),
+    "bad hyperparameter": (lambda good, bad: _rewrite(good, bad, hyperparameters='{"C": -1}'),
+                           "`C` must be a positive finite number"),
+    "unknown hyperparameter": (lambda good, bad: _rewrite(good, bad,
+                                                          hyperparameters='{"alpha": 1}'),
+                               "unknown parameter"),
+    "metrics not an object": (lambda good, bad: _rewrite(good, bad, metrics="[1]"),
+                              "`metrics` must be a JSON object"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_FILES)
+def test_a_bad_model_file_is_refused_naming_the_file_and_what_is_wrong(tmp_path, good_file, case):
+    make, message = BAD_FILES[case]
+    bad = tmp_path / "bad.safetensors"
+    make(good_file, bad)
+    with pytest.raises(DataError, match=message) as caught:
+        load_model(bad)
+    assert str(caught.value).startswith(f"{bad}: ")
+
+
+def test_a_pickle_in_place_of_a_model_runs_none_of_its_code(pickled_exploit):
+    bad, marker = pickled_exploit
+    for read in (load_model, read_model_metrics):
+        with pytest.raises(DataError, match="is not a noloop model file"):
+            read(bad)
+    assert not marker.exists()
+
+
+def test_the_file_format_is_safetensors_with_noloop_metadata(good_file):
+    raw = good_file.read_bytes()
+    (length,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + length])
+    assert header["__metadata__"]["format"] == MODEL_FORMAT
+    assert set(load(raw)) == {"coef", "intercept", "loss_history"}
+
+
+# ---------------------------------------------------------------- atomic writes
+
+
+def test_a_failed_write_leaves_the_old_file_whole(tmp_path):
+    path = tmp_path / "model.safetensors"
+    path.write_bytes(b"the good model")
+    with pytest.raises(TypeError):
+        atomic_write_bytes(path, "not bytes")  # fails inside the write, after the temp file exists
+    assert path.read_bytes() == b"the good model"
+    assert [p.name for p in tmp_path.iterdir()] == ["model.safetensors"]
+
+
+def test_a_write_replaces_the_file_and_a_missing_directory_is_named(tmp_path):
+    path = tmp_path / "out.bin"
+    path.write_bytes(b"old")
+    atomic_write_bytes(path, b"new")
+    assert path.read_bytes() == b"new"
+    with pytest.raises(DataError, match=r"nowhere/out.bin: the directory .*nowhere does not exist"):
+        atomic_write_bytes(tmp_path / "nowhere" / "out.bin", b"x")
+
+
+def test_importing_persistence_loads_neither_pandas_nor_scikit_learn():
+    assert heavy_imports("import noloop.persistence") == []

@@ -1,0 +1,72 @@
+"""Standardizing columns, and folding the scaling back into a fitted model."""
+
+import dask.array as da
+import dask.dataframe as dd
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import make_classification
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from noloop.linear_model import LogisticRegression
+from noloop.preprocessing import fold_standardization, standardize
+
+
+@pytest.fixture(scope="module")
+def problem():
+    X, y = make_classification(n_samples=300, n_features=4, n_informative=3, n_redundant=0,
+                               n_classes=3, random_state=0)
+    X[:, 0] = X[:, 0] * 1000 + 50  # one column on another scale
+    return X, y
+
+
+def test_standardize_matches_standard_scaler_and_keeps_constant_columns_finite():
+    X = np.array([[1.0, 5.0, 2.0], [3.0, 5.0, 4.0], [5.0, 5.0, 9.0]])
+    scaled, mean, scale = standardize(X)
+    np.testing.assert_allclose(scaled[:, [0, 2]], StandardScaler().fit_transform(X)[:, [0, 2]])
+    np.testing.assert_array_equal(scaled[:, 1], 0.0)  # a constant column: scale 1, not 0
+    np.testing.assert_allclose(mean, [3.0, 5.0, 5.0])
+    np.testing.assert_allclose(scale, [np.std([1, 3, 5]), 1.0, np.std([2, 4, 9])])
+
+
+def test_standardize_keeps_a_dataframe_a_dataframe():
+    frame = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [0.0, 0.0, 0.0]})
+    scaled, mean, scale = standardize(frame)
+    assert isinstance(scaled, pd.DataFrame) and list(scaled.columns) == ["a", "b"]
+    assert list(mean.index) == ["a", "b"]
+    np.testing.assert_allclose(scaled.to_numpy(), standardize(frame.to_numpy())[0])
+
+
+@pytest.mark.parametrize("kind", ["dask DataFrame", "dask array"])
+def test_standardize_on_dask_computes_the_statistics_and_stays_lazy(problem, kind):
+    X = problem[0]
+    data = dd.from_pandas(pd.DataFrame(X).rename(columns=str), npartitions=3) \
+        if kind == "dask DataFrame" else da.from_array(X, chunks=(100, -1))
+    scaled, mean, scale = standardize(data)
+    assert type(scaled) is type(data)  # still lazy
+    assert not hasattr(mean, "compute") and not hasattr(scale, "compute")
+    expected, expected_mean, expected_scale = standardize(X)
+    np.testing.assert_allclose(np.asarray(scaled.compute()), expected)
+    np.testing.assert_allclose(np.asarray(mean), expected_mean)
+    np.testing.assert_allclose(np.asarray(scale), expected_scale)
+
+
+def test_a_folded_model_predicts_raw_columns_as_a_scaled_pipeline_does(problem):
+    X, y = problem
+    settings = dict(solver="newton-cholesky", tol=1e-10)
+    scaled, mean, scale = standardize(X)
+    model = LogisticRegression(**settings).fit(scaled, y)
+    assert fold_standardization(model, mean, scale) is model
+    pipeline = make_pipeline(StandardScaler(), LogisticRegression(**settings)).fit(X, y)
+    np.testing.assert_allclose(model.predict_proba(X), pipeline.predict_proba(X), atol=1e-9)
+    assert model.coef_.shape == (3, 4) and model.intercept_.shape == (3,)
+
+
+def test_folding_names_what_does_not_fit(problem):
+    X, y = problem
+    model = LogisticRegression(solver="newton-cholesky").fit(X, y)
+    with pytest.raises(ValueError, match=r"`mean` must have shape \(4,\), one value per column"):
+        fold_standardization(model, np.zeros(3), np.ones(4))
+    with pytest.raises(ValueError, match="`scale` positive and finite"):
+        fold_standardization(model, np.zeros(4), np.array([1.0, 0.0, 1.0, 1.0]))
