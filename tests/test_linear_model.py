@@ -213,3 +213,23 @@ def test_a_diverged_fixed_step_fit_is_an_error_not_a_model():
     with pytest.raises(ValueError, match=r"gd diverged: .* learning_rate = 1e\+08 is too large"):
         model.fit(X, y)
     assert not hasattr(model, "coef_")
+
+
+def test_negative_sample_weights_fit_as_in_sklearn():
+    X, y = standardized(load_breast_cancer)
+    weight = np.ones(len(y))
+    weight[:5] = -0.5  # allowed by scikit-learn as long as the objective stays bounded
+    ours = LogisticRegression(tol=1e-10, max_iter=10_000).fit(X, y, sample_weight=weight)
+    theirs = SklearnLogisticRegression(tol=1e-12, max_iter=100_000).fit(X, y,
+                                                                        sample_weight=weight)
+    np.testing.assert_allclose(ours.coef_, theirs.coef_, rtol=1e-5, atol=1e-6)
+
+
+def test_warm_start_with_other_classes_or_features_is_an_error():
+    X, y = standardized(load_iris)
+    model = LogisticRegression(warm_start=True).fit(X, y)
+    with pytest.raises(ValueError, match=r"`warm_start=True` .* shape \(3, 4\), but this data "
+                                         r"needs \(3, 3\)"):
+        model.fit(X[:, :3], y)
+    with pytest.raises(ValueError, match=r"needs \(1, 4\) \(2 classes"):
+        model.fit(X[y < 2], y[y < 2])

@@ -15,7 +15,6 @@ import numpy as np
 __all__ = [
     "namespace",
     "device_of",
-    "is_numpy_namespace",
     "as_float_array",
     "to_numpy",
     "float_dtype_of",
@@ -43,11 +42,6 @@ def namespace(*arrays: Any) -> Any:
     if not candidates:
         return array_api_compat.array_namespace(np.zeros(0))
     return array_api_compat.array_namespace(*candidates)
-
-
-def is_numpy_namespace(xp: Any) -> bool:
-    """True when ``xp`` is NumPy's namespace (wrapped or not)."""
-    return array_api_compat.is_numpy_namespace(xp)
 
 
 def device_of(array: Any) -> Any:

@@ -338,11 +338,11 @@ def _class_counts(y: Any, weight: Any) -> tuple[np.ndarray, np.ndarray]:
         return classes, counts.astype(np.float64)
     classes = np.unique(da.unique(y).compute())
     indices = y.map_blocks(lambda block: np.searchsorted(classes, block), dtype=np.int64)
-    bad = (~da.isfinite(weight)).sum() + (weight < 0).sum()
+    bad = (~da.isfinite(weight)).sum()
     counts, n_bad = dask.compute(da.bincount(indices, weights=weight, minlength=classes.size),
                                  bad)
     if n_bad:
-        raise ValueError("`sample_weight` must be finite and non-negative")
+        raise ValueError("`sample_weight` must be finite")
     return classes, counts
 
 

@@ -19,18 +19,13 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["available", "binary_loss_gradient", "multinomial_loss_gradient"]
+__all__ = ["accepts", "binary_loss_gradient", "multinomial_loss_gradient"]
 
 try:
     import numba
     from numba import prange
 except ImportError:  # numba is a dependency, but the library must work without it
     numba = None
-
-
-def available() -> bool:
-    """True when the compiled kernels can run here."""
-    return numba is not None
 
 
 if numba is not None:

@@ -111,7 +111,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         (averaged over examples) is at most ``tol``.
     class_weight : dict, "balanced" or None, default=None
     warm_start : bool, default=False
-        Start from the previous fit's coefficients when shapes allow.
+        Start from the previous fit's coefficients; a previous fit with another
+        number of classes or features raises ``ValueError``.
     verbose : int, default=0
         Print the objective every 100 iterations (every iteration when ≥ 2).
     callback : callable, default=None
@@ -133,6 +134,22 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     converged_ : bool
     stop_reason_ : str
         Why the solver stopped.
+    persisted_ : bool
+        Only after a fit on Dask data: whether the prepared chunks were kept in
+        cluster memory (True) or streamed from their source at every evaluation.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from noloop import LogisticRegression
+    >>> X, y = load_iris(return_X_y=True)
+    >>> model = LogisticRegression(max_iter=1000).fit(X, y)
+    >>> model.coef_.shape, model.converged_
+    ((3, 4), True)
+    >>> model.predict(X[:3])
+    array([0, 0, 0])
+    >>> round(model.score(X, y), 2)
+    0.97
     """
 
     def __init__(
@@ -198,16 +215,26 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         return self
 
     def _initial_coef(self, problem: Problem) -> Any:
-        """Zeros, or with ``warm_start`` the previous fit's [coef_ | intercept_] when shapes match."""
+        """Zeros, or with ``warm_start`` the previous fit's [coef_ | intercept_].
+
+        As in scikit-learn, a warm start whose previous fit has another number
+        of classes or features is an error, not a silent cold start.
+        """
         objective = problem.objective
         layout, xp = objective.layout, objective.xp
-        if self.warm_start and hasattr(self, "coef_") and \
-                tuple(self.coef_.shape) == (layout.n_outputs, layout.n_features):
-            previous = to_numpy(self.coef_)
-            if self.fit_intercept:
-                previous = np.concatenate([previous, to_numpy(self.intercept_)[:, None]], axis=1)
-            return xp.asarray(previous, dtype=objective.parameter_dtype, device=objective.device)
-        return xp.zeros(layout.shape, dtype=objective.parameter_dtype, device=objective.device)
+        if not (self.warm_start and hasattr(self, "coef_")):
+            return xp.zeros(layout.shape, dtype=objective.parameter_dtype, device=objective.device)
+        if tuple(self.coef_.shape) != (layout.n_outputs, layout.n_features):
+            raise ValueError(
+                f"`warm_start=True` starts from the previous fit's coef_ of shape "
+                f"{tuple(self.coef_.shape)}, but this data needs {(layout.n_outputs, layout.n_features)} "
+                f"({problem.classes.size} classes, {layout.n_features} features); refit with "
+                "warm_start=False"
+            )
+        previous = to_numpy(self.coef_)
+        if self.fit_intercept:
+            previous = np.concatenate([previous, to_numpy(self.intercept_)[:, None]], axis=1)
+        return xp.asarray(previous, dtype=objective.parameter_dtype, device=objective.device)
 
     def _progress(self) -> Callable[[int, float], None] | None:
         if not self.verbose:
@@ -501,7 +528,8 @@ def _encoded_targets(y: Any, X: Any, xp: Any) -> tuple[Any, np.ndarray]:
 def _sample_weight(sample_weight: Any, X: Any, xp: Any) -> Any:
     """Per-example weights (n_samples,) in X's namespace, dtype and device; ones by default."""
     if not _is_foreign_array(X):
-        return _check_sample_weight(sample_weight, X, dtype=X.dtype, ensure_non_negative=True)
+        # negative weights are allowed, as in scikit-learn; the sum must be positive
+        return _check_sample_weight(sample_weight, X, dtype=X.dtype)
     n_samples = int(X.shape[0])
     if sample_weight is None:
         return xp.ones(n_samples, dtype=X.dtype, device=device_of(X))
@@ -509,8 +537,8 @@ def _sample_weight(sample_weight: Any, X: Any, xp: Any) -> Any:
     if tuple(weight.shape) != (n_samples,):
         raise ValueError(f"sample_weight.shape == {tuple(weight.shape)}, expected "
                          f"{(n_samples,)}!")
-    if not bool(xp.all(xp.isfinite(weight))) or bool(xp.any(weight < 0)):
-        raise ValueError("`sample_weight` must be finite and non-negative")
+    if not bool(xp.all(xp.isfinite(weight))):
+        raise ValueError("`sample_weight` must be finite")
     return weight
 
 
