@@ -19,6 +19,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q $(FIND_LINKS) -e '.[test]'
+	$(BIN)/python -m noloop.linear_model._kernels  # compile the numba kernels once, here
 	touch $(STAMP)
 
 clean:

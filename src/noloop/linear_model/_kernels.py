@@ -160,3 +160,25 @@ def accepts(X: Any) -> bool:
         numba is not None and isinstance(X, np.ndarray) and X.ndim == 2
         and X.dtype in (np.float32, np.float64) and X.flags.c_contiguous
     )
+
+
+def compile_all() -> None:
+    """Compile (or load from numba's cache) every signature a fit uses: X and weights in
+    float32 or float64, binary and softmax.
+
+    ``make install`` runs this once (``python -m noloop.linear_model._kernels``), so the
+    first fit after installing does not wait seconds for the compiler.
+    """
+    if numba is None:
+        return
+    for x_dtype in (np.float32, np.float64):
+        for weight_dtype in {x_dtype, np.float64}:
+            X = np.zeros((2, 2), dtype=x_dtype)
+            weight = np.full(2, 0.5, dtype=weight_dtype)
+            binary_loss_gradient(X, np.zeros(2), weight, np.zeros(2), 0.0)
+            multinomial_loss_gradient(X, np.zeros(2, dtype=np.int64), weight, np.zeros((3, 2)),
+                                      np.zeros(3))
+
+
+if __name__ == "__main__":
+    compile_all()
