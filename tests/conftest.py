@@ -63,7 +63,6 @@ def to_xp(request):
 import pickle  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 HEAVY_LIBRARIES = ("pandas", "pyarrow", "sklearn", "scipy", "numba", "matplotlib", "dask",
                    "distributed", "torch", "rich", "safetensors")

@@ -5,7 +5,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from noloop import bench
@@ -14,7 +13,7 @@ from noloop import bench
 def test_bench_quick_writes_every_row_and_the_sides_agree(tmp_path):
     report_path, plot_path = tmp_path / "bench.json", tmp_path / "speedups.png"
     completed = subprocess.run(
-        [str(Path(sys.executable).parent / "noloop"), "bench", "--quick", "--backends",
+        [sys.executable, "-m", "noloop.cli", "bench", "--quick", "--backends",
          "--json", str(report_path), "--plot", str(plot_path)],
         capture_output=True, text=True, timeout=600, check=False,
     )
