@@ -129,8 +129,8 @@ def _prepare_block(X_block: np.ndarray, labels: np.ndarray, weight: np.ndarray |
 
     X is copied only when it is not C-contiguous (a pandas-backed chunk is
     column-major) or not aligned: an array received over the network can
-    start at an odd address, where NumPy reads it 2–4× slower and the kernel
-    up to 1.6× (``benchmarks/dask_evaluation.py``).
+    start at an odd address, where NumPy and the kernel read it measurably
+    slower (``docs/benchmarks.md``, ``benchmarks/dask_evaluation.py``).
     """
     X_block = np.require(X_block, requirements=["C_CONTIGUOUS", "ALIGNED"])
     weight = (np.ones(X_block.shape[0]) if weight is None

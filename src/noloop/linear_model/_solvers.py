@@ -169,8 +169,8 @@ def _quiet_second_blas():
     """Run scipy's BLAS single-threaded while L-BFGS-B works on its small vectors.
 
     With two OpenBLAS copies loaded (NumPy's and scipy's wheels each bring
-    one), each pool's threads spin while the other computes; on 2 cores that
-    made a digits fit 13× slower. L-BFGS-B's own BLAS calls touch only
+    one), each pool's threads spin while the other computes, which slowed
+    small fits many times over on 2 cores (``docs/benchmarks.md``). L-BFGS-B's own BLAS calls touch only
     vectors of n_coef entries, so one thread loses nothing.
     """
     selection = _second_blas()
