@@ -9,15 +9,7 @@ from sklearn.preprocessing import StandardScaler
 from noloop import LogisticRegression, loops, vectorized
 from noloop._xp import to_numpy
 
-
-def _cupy():
-    try:
-        import cupy
-
-        cupy.zeros(1)
-        return cupy
-    except Exception:  # no CuPy, or no CUDA driver for it
-        return None
+from conftest import _cupy
 
 
 def _devices():

@@ -58,11 +58,8 @@ class Layout:
         return coef, 0.0
 
 
-@runtime_checkable
-class DataTerm(Protocol):
-    """The averaged loss (1 / S) Σᵢ sᵢ lossᵢ over one shape of data, without penalty."""
-
-    layout: Layout
+class _Parameters(Protocol):
+    """Where coefficients live: their array namespace, device and dtype."""
 
     @property
     def xp(self) -> Any: ...
@@ -72,6 +69,13 @@ class DataTerm(Protocol):
 
     @property
     def parameter_dtype(self) -> Any: ...
+
+
+@runtime_checkable
+class DataTerm(_Parameters, Protocol):
+    """The averaged loss (1 / S) Σᵢ sᵢ lossᵢ over one shape of data, without penalty."""
+
+    layout: Layout
 
     def loss_gradient(self, coef: Any) -> tuple[Any, Any]:
         """(value as a 0-d array, gradient shaped like ``coef``) in one pass over the data."""
@@ -84,7 +88,7 @@ class DataTerm(Protocol):
 
 
 @runtime_checkable
-class Objective(Protocol):
+class Objective(_Parameters, Protocol):
     """What every solver needs, and all it may use.
 
     ``hessian`` is used by Newton's method only and ``curvature_bound`` by
@@ -94,15 +98,6 @@ class Objective(Protocol):
 
     @property
     def layout(self) -> Layout: ...
-
-    @property
-    def xp(self) -> Any: ...
-
-    @property
-    def device(self) -> Any: ...
-
-    @property
-    def parameter_dtype(self) -> Any: ...
 
     def loss_gradient(self, coef: Any) -> tuple[Any, Any]:
         """(value as a 0-d array or float, gradient shaped like ``coef``)."""
