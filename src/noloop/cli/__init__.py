@@ -6,16 +6,22 @@ what they share is in ``_common``. A command imports its heavy libraries
 (pandas, scikit-learn, dask, matplotlib, ...) inside ``run``, so that
 ``noloop --help`` answers at once.
 
-Importing this package imports nothing else: ``python -m noloop.cli`` reaches
-:func:`main`, which turns Ctrl-C into ``error: interrupted`` (exit 130),
-before any module that takes time to load.
+Importing this package imports nothing the interpreter has not loaded already:
+``python -m noloop.cli`` reaches :func:`main`, which turns Ctrl-C into
+``error: interrupted`` (exit 130), before any module that takes time to load.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+# only what the interpreter has loaded already: Ctrl-C is handled from the first line of main
+import os
+import signal
+import sys
+from typing import TYPE_CHECKING, Any, Sequence
 
 if TYPE_CHECKING:
+    from types import FrameType
+
     from noloop.cli._common import Parser
 
 __all__ = ["main", "build_parser"]
@@ -50,8 +56,36 @@ def build_parser() -> Parser:
     return parser
 
 
+class _Interrupts:
+    """A SIGINT handler: remembers that Ctrl-C came, then raises KeyboardInterrupt as Python's does."""
+
+    def __init__(self) -> None:
+        self.received = False
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        self.received = True
+        raise KeyboardInterrupt
+
+
+def _exit_interrupted(signum: int, frame: FrameType | None) -> None:
+    """Ctrl-C once the command has returned, as the interpreter shuts down: end it now."""
+    os.write(2, b"error: interrupted\n")
+    os._exit(130)
+
+
+def _set_sigint(handler: Any) -> Any:
+    """Install ``handler`` for SIGINT; return the previous one (None off the main thread)."""
+    try:
+        return signal.signal(signal.SIGINT, handler)
+    except ValueError:  # signal handlers belong to the main thread
+        return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status (0 ok, 2 on any error, 130 after Ctrl-C).
+
+    Ctrl-C at any moment, while the command's modules are imported too, is
+    one ``error: interrupted`` line and status 130, never a traceback.
 
     Parameters
     ----------
@@ -59,8 +93,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         The arguments after ``noloop``; ``sys.argv[1:]`` when None, which also
         means this is the ``noloop`` process itself: a Ctrl-C after the
         command returned (while the interpreter shuts down) then ends the
-        process at once, quietly, with status 130.
+        process at once with status 130, instead of a traceback from shutdown.
     """
-    from noloop.cli._common import execute
+    interrupts = _Interrupts()
+    previous = _set_sigint(interrupts)
+    try:
+        from noloop.cli._common import execute
 
-    return execute(build_parser, argv)
+        return execute(build_parser, sys.argv[1:] if argv is None else argv,
+                       interrupted=lambda: interrupts.received)
+    except BaseException as error:
+        if not (interrupts.received or isinstance(error, KeyboardInterrupt)):
+            raise
+        _set_sigint(signal.SIG_IGN)  # a second Ctrl-C must not interrupt the message
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        if previous is not None:
+            _set_sigint(_exit_interrupted if argv is None else previous)

@@ -1,4 +1,4 @@
-"""What every ``noloop`` command shares: the parser, errors as one line, Ctrl-C, output checks.
+"""What every ``noloop`` command shares: the parser, errors as one line, option and output checks.
 
 Nothing here imports a heavy library when the module loads: ``noloop --help``
 must answer at once. pandas, scikit-learn, rich and distributed are imported
@@ -18,12 +18,9 @@ import contextlib
 import math
 import os
 import re
-import signal
 import sys
-import threading
 import time
 import warnings
-from types import FrameType
 from typing import Any, Callable, Collection, Iterator, Mapping, Sequence, TypeVar
 
 __all__ = [
@@ -72,74 +69,32 @@ class Parser(argparse.ArgumentParser):
 # ------------------------------------------------------------------ running a command
 
 
-class _Interrupts:
-    """A SIGINT handler that remembers Ctrl-C came, then raises KeyboardInterrupt as Python's does.
-
-    Remembering matters because some libraries turn the KeyboardInterrupt
-    raised inside their import into another exception (NumPy's ImportError
-    "PyCapsule_Import could not import module ..."): after a Ctrl-C, whatever
-    ends the command is reported as the interruption.
-    """
-
-    def __init__(self) -> None:
-        self.received = False
-
-    def __call__(self, signum: int, frame: FrameType | None) -> None:
-        self.received = True
-        raise KeyboardInterrupt
-
-
-def _exit_interrupted(signum: int, frame: FrameType | None) -> None:
-    """Ctrl-C once the command has returned: end the process now, quietly, as interrupted."""
-    os.write(sys.stderr.fileno(), b"error: interrupted\n")
-    os._exit(130)
-
-
-def _set_sigint(handler: Any) -> Any:
-    """Install ``handler`` for SIGINT and return the previous one (None off the main thread)."""
-    if threading.current_thread() is not threading.main_thread():
-        return None
-    return signal.signal(signal.SIGINT, handler)
-
-
-def execute(build_parser: Callable[[], argparse.ArgumentParser],
-            argv: Sequence[str] | None) -> int:
-    """Build the parser, parse ``argv`` and run its command; return the exit status.
+def execute(build_parser: Callable[[], argparse.ArgumentParser], arguments: Sequence[str], *,
+            interrupted: Callable[[], bool] = lambda: False) -> int:
+    """Build the parser, parse ``arguments`` and run their command; return the exit status.
 
     Every failure a user can cause (``UsageError``, ``ValueError`` and so
     ``DataError``, ``TypeError``, ``OSError``, ``MemoryError``) becomes one
     ``error: ...`` line on stderr and status 2; ``--debug`` (before or after
     the command) lets the traceback through instead, except for a usage
-    error, which is always one line. Ctrl-C at any moment, imports included,
-    gives ``error: interrupted`` and status 130; status 1 when the reader of
-    stdout went away.
+    error, which is always one line. Status 1 when the reader of stdout went
+    away. An interruption is left to :func:`noloop.cli.main`, which reports it.
 
     Parameters
     ----------
     build_parser : callable
-        Returns the parser; called here, so that Ctrl-C while it imports the
-        commands is already an interruption.
-    argv : sequence of str or None
-        The arguments; None for ``sys.argv[1:]``, which also means this is the
-        ``noloop`` process: SIGINT is then left to end it at once as it
-        shuts down, instead of being restored.
+        Returns the parser; called here, inside the error handling.
+    arguments : sequence of str
+        The arguments after ``noloop``.
+    interrupted : callable, optional
+        True once Ctrl-C came: whatever ends the command then is the
+        interruption, even an error a library made of the KeyboardInterrupt
+        (NumPy's ImportError "PyCapsule_Import could not import module ...").
     """
-    interrupts = _Interrupts()
-    previous = _set_sigint(interrupts)
-    try:
-        return _parse_and_run(build_parser, list(sys.argv[1:] if argv is None else argv),
-                              interrupts)
-    finally:
-        if previous is not None:
-            _set_sigint(_exit_interrupted if argv is None else previous)
-
-
-def _parse_and_run(build_parser: Callable[[], argparse.ArgumentParser], arguments: list[str],
-                   interrupts: _Interrupts) -> int:
     debug = False
     try:
         parser = build_parser()
-        args = parser.parse_args(arguments)
+        args = parser.parse_args(list(arguments))
         debug = bool(args.debug)
         if not debug:
             import logging
@@ -151,18 +106,14 @@ def _parse_and_run(build_parser: Callable[[], argparse.ArgumentParser], argument
             return 2
         return args.run(args)
     except BaseException as error:
-        status = _failure_status(error, debug, interrupted=interrupts.received)
+        status = None if interrupted() else _failure_status(error, debug)
         if status is None:
             raise
         return status
 
 
-def _failure_status(error: BaseException, debug: bool, *, interrupted: bool) -> int | None:
+def _failure_status(error: BaseException, debug: bool) -> int | None:
     """Report ``error`` as the command line does and return its status; None: let it through."""
-    if interrupted or isinstance(error, KeyboardInterrupt):
-        _set_sigint(signal.SIG_IGN)  # a second Ctrl-C must not interrupt the message
-        print("error: interrupted", file=sys.stderr)
-        return 130
     if isinstance(error, BrokenPipeError):
         # the reader (head, less) went away: stop quietly, as other command-line tools do
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
