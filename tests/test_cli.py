@@ -407,6 +407,11 @@ def test_a_diverged_gd_fit_is_one_line_and_keeps_the_model(noloop, tmp_path, goo
                                  "1e8", "--no-standardize"))
     assert line.startswith("error: gd diverged: "), line
     assert "--learning-rate 1e+08 is too large" in line and "`learning_rate`" not in line
+    compared = noloop("train", tmp_path / "good.csv", "--target", "label", "--model", good_model,
+                      "--learning-rates", "1e8,1e9", "--no-standardize")
+    assert "α = 1e+08: diverged" in compared.stdout
+    assert one_error_line(compared) == ("error: every learning rate diverged (the cost grew); "
+                                        "try smaller ones")
     assert digest(good_model) == before
 
 
@@ -444,9 +449,14 @@ def test_predict_output_is_checked_before_the_model_is_read(noloop, tmp_path, go
     assert "--output" in missing_folder and "does not exist" in missing_folder
 
 
-def test_bench_outputs_are_checked_before_it_measures(noloop, tmp_path):
+def test_bench_and_demo_outputs_are_checked_before_they_measure(noloop, tmp_path):
     line = one_error_line(noloop("bench", "--quick", "--json", tmp_path / "nodir" / "b.json"))
     assert "--json" in line and "does not exist" in line
+    a_file = tmp_path / "pictures"
+    a_file.write_text("keep me")
+    line = one_error_line(noloop("demo", "--quick", "--plots", a_file))
+    assert line == f"error: --plots {a_file}: is a file; expected a folder for the pictures"
+    assert a_file.read_text() == "keep me"
 
 
 def test_debug_after_the_command(noloop, tmp_path):
