@@ -371,7 +371,8 @@ def test_outputs_are_checked_before_anything_is_read_or_written(noloop, tmp_path
         "model through a link to the data": (tmp_path / "link.csv", None,
                                              "--model .*link.csv: is the input DATA"),
         "model in a missing folder": (tmp_path / "nodir" / "m.safetensors", None,
-                                      "--model .*nodir/m.safetensors: the folder .*nodir does not exist"),
+                                      "--model .*nodir/m.safetensors: the folder .*nodir "
+                                      "does not exist"),
     }[case]
     before = {path: digest(path) for path in (good_model, data)}
     options = ["--plot", plot] if plot is not None else []

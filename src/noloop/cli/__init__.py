@@ -57,7 +57,7 @@ def build_parser() -> Parser:
 
 
 class _Interrupts:
-    """A SIGINT handler: remembers that Ctrl-C came, then raises KeyboardInterrupt as Python's does."""
+    """A SIGINT handler: notes that Ctrl-C came, then raises KeyboardInterrupt as Python's does."""
 
     def __init__(self) -> None:
         self.received = False

@@ -56,7 +56,7 @@ class UsageError(Exception):
 
 
 class _ParseError(UsageError):
-    """The arguments do not parse: always one line, ``--debug`` or not (no traceback explains it)."""
+    """Arguments that do not parse: one line, ``--debug`` or not (no traceback explains them)."""
 
 
 class Parser(argparse.ArgumentParser):
@@ -188,7 +188,7 @@ def in_option_words(message: str) -> str:
 
 
 def _same_file(first: str, second: str) -> bool:
-    """True when two paths name one file: the same inode where both exist, else the same real path."""
+    """True when two paths name one file: one inode where both exist, else one real path."""
     try:
         return os.path.samefile(first, second)
     except OSError:
@@ -243,9 +243,12 @@ def check_paths(inputs: Mapping[str, Any], outputs: Mapping[str, Any], *,
     for option, path in targets.items():
         _check_writable(option, path, folder_ok=option in folders)
         for name, source in sources.items():
-            if _same_file(path, source) or _inside(path, source):
-                raise UsageError(f"{option} {path}: is the input {name} {source}; a command "
-                                 f"never writes over what it reads, choose another {option}")
+            where = "is" if _same_file(path, source) else \
+                "lies inside" if _inside(path, source) else None
+            if where is not None:
+                raise UsageError(f"{option} {path}: {where} the input {name} {source}; a "
+                                 f"command never writes over what it reads, choose another "
+                                 f"{option}")
     written = list(targets.items())
     for index, (option, path) in enumerate(written):
         for other, other_path in written[index + 1:]:

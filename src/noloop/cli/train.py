@@ -46,10 +46,12 @@ def add_parser(commands: Any) -> None:
     train.add_argument("--model", required=True, help="where to write the model (.safetensors)")
     train.add_argument("--solver", choices=SOLVER_CHOICES, default=None,
                        help="optimizer (default lbfgs; gd is the seed's gradient descent)")
-    train.add_argument("--C", type=positive_number, default=1.0, help="inverse L2 strength (default 1.0)")
+    train.add_argument("--C", type=positive_number, default=1.0,
+                       help="inverse L2 strength (default 1.0)")
     train.add_argument("--penalty", choices=("l2", "none"), default="l2")
     train.add_argument("--max-iter", type=non_negative_int, default=1000, help="default 1000")
-    train.add_argument("--tol", type=non_negative_number, default=1e-4, help="gradient tolerance (default 1e-4)")
+    train.add_argument("--tol", type=non_negative_number, default=1e-4,
+                       help="gradient tolerance (default 1e-4)")
     train.add_argument("--learning-rate", type=_learning_rate, default="auto",
                        help="gd step: 'auto' (safe) or a number")
     train.add_argument("--learning-rates", type=_learning_rates, default=None,
@@ -62,7 +64,8 @@ def add_parser(commands: Any) -> None:
                             "fold the scaling into the saved coefficients)")
     train.add_argument("--plot", help="write the cost curve to this PNG")
     add_format_option(train)
-    train.add_argument("--every", type=positive_int, default=100, help="with --verbose: print every N")
+    train.add_argument("--every", type=positive_int, default=100,
+                       help="with --verbose: print every N iterations")
     add_dask_options(train)
     add_chatter(train)
     train.set_defaults(run=run)
@@ -222,7 +225,7 @@ def _cost_curve_png(args: argparse.Namespace, model: Any, fits: dict[str, Any]) 
 
 def _report_and_save(args: argparse.Namespace, model: Any, fits: dict[str, Any],
                      metrics: dict[str, Any]) -> int:
-    """Print the metrics, draw the plot in memory, then write the model and the plot (atomically)."""
+    """Print the metrics, draw the plot in memory, then write the model and the plot, atomically."""
     from noloop.persistence import atomic_write_bytes, save_model
 
     for split, values in metrics.items():
