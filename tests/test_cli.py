@@ -347,3 +347,147 @@ def test_a_pickle_in_place_of_a_model_runs_none_of_its_code(noloop, tmp_path, bi
                     ["evaluate", bad, data, "--target", "label"]):
         assert "is not a noloop model file" in one_error_line(noloop(*command))
     assert not marker.exists()
+
+
+# ---------------------------------------------------------------- order of work (issue 15)
+
+
+@pytest.mark.parametrize("case", ["plot in a missing folder", "plot is a folder",
+                                  "plot is the model", "model is the data", "plot is the data",
+                                  "model through a link to the data", "model in a missing folder"])
+def test_outputs_are_checked_before_anything_is_read_or_written(noloop, tmp_path, good_model,
+                                                                case):
+    data = tmp_path / "good.csv"
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "link.csv").symlink_to(data)
+    model, plot, expected = {
+        "plot in a missing folder": (good_model, "nodir/c.png",
+                                     "--plot nodir/c.png: the folder nodir does not exist"),
+        "plot is a folder": (good_model, tmp_path / "folder", "is a folder"),
+        "plot is the model": (good_model, good_model,
+                              "--model .* and --plot .* name the same file"),
+        "model is the data": (data, None, "--model .*good.csv: is the input DATA"),
+        "plot is the data": (good_model, data, "--plot .*good.csv: is the input DATA"),
+        "model through a link to the data": (tmp_path / "link.csv", None,
+                                             "--model .*link.csv: is the input DATA"),
+        "model in a missing folder": (tmp_path / "nodir" / "m.safetensors", None,
+                                      "--model .*nodir/m.safetensors: the folder .*nodir "
+                                      "does not exist"),
+    }[case]
+    before = {path: digest(path) for path in (good_model, data)}
+    options = ["--plot", plot] if plot is not None else []
+    line = one_error_line(noloop("train", data, "--target", "label", "--model", model,
+                                 *options))
+    assert re.search(expected, line), line
+    assert {path: digest(path) for path in before} == before
+    if "data" in case:
+        return
+    # checked before the data is read: a missing data file is not what is reported
+    line = one_error_line(noloop("train", tmp_path / "absent.csv", "--target", "label",
+                                 "--model", model, *options))
+    assert "absent.csv: no such file" not in line and re.search(expected, line), line
+
+
+def test_the_model_is_written_only_once_the_plot_is_drawn(noloop, tmp_path, good_model,
+                                                          monkeypatch):
+    def fail(*args, **kwargs):
+        raise ValueError("the plot could not be drawn")
+
+    monkeypatch.setattr("noloop.plots.plot_cost_curves", fail)
+    before = digest(good_model)
+    line = one_error_line(noloop("train", tmp_path / "good.csv", "--target", "label", "--model",
+                                 good_model, "--plot", tmp_path / "c.png"))
+    assert line == "error: the plot could not be drawn"
+    assert digest(good_model) == before and not (tmp_path / "c.png").exists()
+
+
+def test_a_diverged_gd_fit_is_one_line_and_keeps_the_model(noloop, tmp_path, good_model):
+    before = digest(good_model)
+    line = one_error_line(noloop("train", tmp_path / "good.csv", "--target", "label",
+                                 "--model", good_model, "--solver", "gd", "--learning-rate",
+                                 "1e8", "--no-standardize"))
+    assert line.startswith("error: gd diverged: "), line
+    assert "--learning-rate 1e+08 is too large" in line and "`learning_rate`" not in line
+    compared = noloop("train", tmp_path / "good.csv", "--target", "label", "--model", good_model,
+                      "--learning-rates", "1e8,1e9", "--no-standardize")
+    assert "α = 1e+08: diverged" in compared.stdout
+    assert one_error_line(compared) == ("error: every learning rate diverged (the cost grew); "
+                                        "try smaller ones")
+    assert digest(good_model) == before
+
+
+@pytest.mark.parametrize("option, expected", [
+    (["--C", "0"], "argument --C: expected a positive finite number; got '0'"),
+    (["--C", "inf"], "argument --C: expected a positive finite number; got 'inf'"),
+    (["--tol", "-1"], "argument --tol: expected a finite number >= 0; got '-1'"),
+    (["--tol", "nan"], "argument --tol: expected a finite number >= 0; got 'nan'"),
+    (["--max-iter", "-1"], "argument --max-iter: expected an integer >= 0; got '-1'"),
+    (["--verbose", "--every", "0"], "argument --every: expected a positive integer; got '0'"),
+    (["--learning-rate", "0"], "argument --learning-rate: expected 'auto' or a positive"),
+    (["--learning-rates", "0.1,-1"], "argument --learning-rates: expected positive numbers"),
+    (["--dask-above", "-5"], "argument --dask-above: expected a finite number >= 0"),
+])
+def test_option_values_are_refused_as_parsed_and_named_as_options(noloop, tmp_path, option,
+                                                                  expected):
+    line = one_error_line(noloop("train", tmp_path / "absent.csv", "--target", "y",
+                                 "--model", tmp_path / "m.safetensors", *option))
+    assert line.startswith("error: noloop train: " + expected), line
+
+
+def test_predict_output_is_checked_before_the_model_is_read(noloop, tmp_path, good_model):
+    data = tmp_path / "good.csv"
+    wrong_kind = one_error_line(noloop("predict", good_model, data, "--output",
+                                       tmp_path / "p.safetensors"))
+    assert "predictions are written as CSV or Parquet" in wrong_kind
+    assert "--format" not in wrong_kind and not (tmp_path / "p.safetensors").exists()
+    before = {path: digest(path) for path in (good_model, data)}
+    for output in (good_model, data):
+        assert "is the input" in one_error_line(noloop("predict", good_model, data,
+                                                       "--output", output))
+    assert {path: digest(path) for path in before} == before
+    missing_folder = one_error_line(noloop("predict", tmp_path / "absent.safetensors", data,
+                                           "--output", tmp_path / "nodir" / "p.csv"))
+    assert "--output" in missing_folder and "does not exist" in missing_folder
+
+
+def test_bench_and_demo_outputs_are_checked_before_they_measure(noloop, tmp_path):
+    line = one_error_line(noloop("bench", "--quick", "--json", tmp_path / "nodir" / "b.json"))
+    assert "--json" in line and "does not exist" in line
+    a_file = tmp_path / "pictures"
+    a_file.write_text("keep me")
+    line = one_error_line(noloop("demo", "--quick", "--plots", a_file))
+    assert line == f"error: --plots {a_file}: is a file; expected a folder for the pictures"
+    assert a_file.read_text() == "keep me"
+
+
+def test_debug_after_the_command(noloop, tmp_path):
+    # a bad argument with --debug anywhere: one line, no UsageError traceback
+    for argv in (["train", "x.csv", "--debug", "--bogus"], ["--debug", "train", "--C", "0"]):
+        line = one_error_line(noloop(*argv))
+        assert line.startswith("error: noloop"), line
+    # --debug after the command still lets a run's exception through, for its traceback
+    with pytest.raises(DataError, match="no such model file"):
+        main(["predict", str(tmp_path / "nope"), "x.csv", "--output", "-", "--debug"])
+
+
+@pytest.mark.parametrize("moment", ["start-up", "training"])
+def test_ctrl_c_is_one_line_and_status_130(tmp_path, good_model, moment):
+    import os
+    import signal
+    import time
+
+    before = digest(good_model)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "noloop.cli", "train", str(tmp_path / "good.csv"), "--target",
+         "label", "--model", str(good_model), "--solver", "gd", "--tol", "0",
+         "--max-iter", "100000000"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+    if moment == "start-up":
+        time.sleep(0.5)  # the interpreter is up; noloop is importing its modules
+    else:
+        assert process.stdout.readline().startswith("training on")
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    assert (process.returncode, err) == (130, "error: interrupted\n"), err
+    assert digest(good_model) == before
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]

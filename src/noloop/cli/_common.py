@@ -1,23 +1,39 @@
-"""What every ``noloop`` command shares: the parser, errors as one line, progress, Dask options.
+"""What every ``noloop`` command shares: the parser, errors as one line, option and output checks.
 
 Nothing here imports a heavy library when the module loads: ``noloop --help``
 must answer at once. pandas, scikit-learn, rich and distributed are imported
 by the functions that use them.
+
+The order of a command's work: option values are checked as they are parsed
+(the types below); then :func:`check_paths` checks every output against the
+file system and against the inputs, before anything is read; the command then
+reads, computes and renders everything it will write, in memory; it writes its
+outputs last, each atomically.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import math
+import os
+import re
 import sys
 import time
 import warnings
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Collection, Iterator, Mapping, Sequence, TypeVar
 
 __all__ = [
     "UsageError",
     "Parser",
     "execute",
+    "positive_int",
+    "non_negative_int",
+    "positive_number",
+    "non_negative_number",
+    "option_type",
+    "in_option_words",
+    "check_paths",
     "say",
     "metrics_line",
     "Progress",
@@ -31,55 +47,214 @@ __all__ = [
     "read_model_rows",
 ]
 
+# what a user can cause: one ``error:`` line and status 2 (``DataError`` is a ValueError)
+_USER_ERRORS = (ValueError, TypeError, OSError, MemoryError)
+
 
 class UsageError(Exception):
     """A user-facing failure: printed as one ``error:`` line, exit status 2."""
+
+
+class _ParseError(UsageError):
+    """Arguments that do not parse: one line, ``--debug`` or not (no traceback explains them)."""
 
 
 class Parser(argparse.ArgumentParser):
     """An ArgumentParser whose usage errors end like every other failure: one line, exit 2."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(f"{self.prog}: {message}")
+        raise _ParseError(f"{self.prog}: {message}")
 
 
-def execute(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
-    """Parse ``argv`` and run its command; return the exit status.
+# ------------------------------------------------------------------ running a command
+
+
+def execute(build_parser: Callable[[], argparse.ArgumentParser], arguments: Sequence[str], *,
+            interrupted: Callable[[], bool] = lambda: False) -> int:
+    """Build the parser, parse ``arguments`` and run their command; return the exit status.
 
     Every failure a user can cause (``UsageError``, ``ValueError`` and so
     ``DataError``, ``TypeError``, ``OSError``, ``MemoryError``) becomes one
-    ``error: ...`` line on stderr and status 2; ``--debug`` lets the
-    traceback through instead. Status 130 after Ctrl-C, 1 when the reader of
-    stdout went away.
-    """
-    arguments = list(sys.argv[1:] if argv is None else argv)
-    debug = "--debug" in arguments
-    if not debug:
-        import logging
+    ``error: ...`` line on stderr and status 2; ``--debug`` (before or after
+    the command) lets the traceback through instead, except for a usage
+    error, which is always one line. Status 1 when the reader of stdout went
+    away. An interruption is left to :func:`noloop.cli.main`, which reports it.
 
-        # a lost cluster makes distributed log its reconnection attempts; the one error line says it
-        logging.getLogger("distributed").setLevel(logging.CRITICAL)
+    Parameters
+    ----------
+    build_parser : callable
+        Returns the parser; called here, inside the error handling.
+    arguments : sequence of str
+        The arguments after ``noloop``.
+    interrupted : callable, optional
+        True once Ctrl-C came: whatever ends the command then is the
+        interruption, even an error a library made of the KeyboardInterrupt
+        (NumPy's ImportError "PyCapsule_Import could not import module ...").
+    """
+    debug = False
     try:
-        args = parser.parse_args(arguments)
+        parser = build_parser()
+        args = parser.parse_args(list(arguments))
+        debug = bool(args.debug)
+        if not debug:
+            import logging
+
+            # a lost cluster makes distributed log its reconnection attempts; the error line says it
+            logging.getLogger("distributed").setLevel(logging.CRITICAL)
         if getattr(args, "run", None) is None:
             parser.print_help()
             return 2
         return args.run(args)
-    except BrokenPipeError:
-        # the reader (head, less) went away: stop quietly, as other command-line tools do
-        import os
+    except BaseException as error:
+        status = None if interrupted() else _failure_status(error, debug)
+        if status is None:
+            raise
+        return status
 
+
+def _failure_status(error: BaseException, debug: bool) -> int | None:
+    """Report ``error`` as the command line does and return its status; None: let it through."""
+    if isinstance(error, BrokenPipeError):
+        # the reader (head, less) went away: stop quietly, as other command-line tools do
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
-    except (UsageError, ValueError, TypeError, OSError, MemoryError) as error:
-        if debug:
-            raise
-        message = " ".join(str(error).split()) or type(error).__name__
-        print(f"error: {message}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
-        return 130
+    if not isinstance(error, (UsageError, *_USER_ERRORS)) or \
+            (debug and not isinstance(error, _ParseError)):
+        return None
+    message = " ".join(str(error).split()) or type(error).__name__
+    print(f"error: {message}", file=sys.stderr)
+    return 2
+
+
+# ------------------------------------------------------------------ option values
+
+Value = TypeVar("Value")
+
+
+def option_type(convert: Callable[[str], Value], accepts: Callable[[Value], bool],
+                expected: str) -> Callable[[str], Value]:
+    """An argparse ``type``: ``convert`` the text, then refuse what ``accepts`` does not.
+
+    Parameters
+    ----------
+    convert : callable
+        From the option's text to its value; raises ValueError on bad text.
+    accepts : callable
+        True for the values the option allows.
+    expected : str
+        What the option allows, in words, for the message
+        (``argument --C: expected a positive finite number; got '0'``).
+    """
+
+    def parse(text: str) -> Value:
+        try:
+            value = convert(text)
+            accepted = accepts(value)
+        except (ValueError, TypeError):
+            accepted = False
+        if not accepted:
+            raise argparse.ArgumentTypeError(f"expected {expected}; got {text!r}")
+        return value
+
+    return parse
+
+
+positive_int = option_type(int, lambda value: value > 0, "a positive integer")
+non_negative_int = option_type(int, lambda value: value >= 0, "an integer >= 0")
+positive_number = option_type(float, lambda value: 0 < value < math.inf,
+                              "a positive finite number")
+non_negative_number = option_type(float, lambda value: 0 <= value < math.inf,
+                                  "a finite number >= 0")
+
+# the estimator's parameters as the command line names them
+_OPTION_OF = {"C": "--C", "tol": "--tol", "max_iter": "--max-iter",
+              "learning_rate": "--learning-rate", "penalty": "--penalty", "solver": "--solver"}
+
+
+def in_option_words(message: str) -> str:
+    """``message`` of the estimator with its parameters named as options.
+
+    ```learning_rate``` becomes ``--learning-rate``; ``learning_rate = 1e+08``
+    and ``learning_rate='auto'`` become ``--learning-rate 1e+08`` and
+    ``--learning-rate auto``.
+    """
+    names = "|".join(_OPTION_OF)
+    message = re.sub(rf"`({names})`", lambda match: _OPTION_OF[match[1]], message)
+    return re.sub(rf"\b({names}) ?= ?'?([^\s',;:]+)'?",
+                  lambda match: f"{_OPTION_OF[match[1]]} {match[2]}", message)
+
+
+# ------------------------------------------------------------------ outputs
+
+
+def _same_file(first: str, second: str) -> bool:
+    """True when two paths name one file: one inode where both exist, else one real path."""
+    try:
+        return os.path.samefile(first, second)
+    except OSError:
+        return os.path.realpath(first) == os.path.realpath(second)
+
+
+def _inside(path: str, folder: str) -> bool:
+    """True when ``path`` would be written inside the existing folder ``folder``."""
+    if not os.path.isdir(folder):
+        return False
+    return os.path.commonpath([os.path.realpath(path), os.path.realpath(folder)]) \
+        == os.path.realpath(folder)
+
+
+def _check_writable(option: str, path: str, *, folder_ok: bool) -> None:
+    """Refuse an output whose folder is missing or read-only, or that names a folder."""
+    if os.path.isdir(path) and not folder_ok:
+        raise UsageError(f"{option} {path}: is a folder; expected the name of a file to write")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        shown = os.path.dirname(path) or folder
+        raise UsageError(f"{option} {path}: the folder {shown} does not exist; create it first")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UsageError(f"{option} {path}: the folder {folder} is not writable")
+
+
+def check_paths(inputs: Mapping[str, Any], outputs: Mapping[str, Any], *,
+                folders: Collection[str] = ()) -> None:
+    """Check, before any work, that every output can be written and overwrites nothing it must not.
+
+    Parameters
+    ----------
+    inputs : mapping of str to path or None
+        What the command reads, by the name the usage gives it (``DATA``,
+        ``MODEL``); None entries are skipped.
+    outputs : mapping of str to path or None
+        What it writes, by option (``--model``, ``--plot``); None and ``-``
+        (stdout) are skipped.
+    folders : collection of str
+        The outputs that are folders (a Dask prediction), which may exist.
+
+    Raises
+    ------
+    UsageError
+        When an output's folder is missing or not writable, an output names
+        a folder, or an output is an input, lies inside an input folder or
+        is another output (compared as real paths, and as files where they exist).
+    """
+    sources = {name: str(path) for name, path in inputs.items() if path is not None}
+    targets = {option: str(path) for option, path in outputs.items()
+               if path is not None and str(path) != "-"}
+    for option, path in targets.items():
+        _check_writable(option, path, folder_ok=option in folders)
+        for name, source in sources.items():
+            where = "is" if _same_file(path, source) else \
+                "lies inside" if _inside(path, source) else None
+            if where is not None:
+                raise UsageError(f"{option} {path}: {where} the input {name} {source}; a "
+                                 f"command never writes over what it reads, choose another "
+                                 f"{option}")
+    written = list(targets.items())
+    for index, (option, path) in enumerate(written):
+        for other, other_path in written[index + 1:]:
+            if _same_file(path, other_path):
+                raise UsageError(f"{option} {path} and {other} {other_path} name the same file; "
+                                 "give each output its own path")
 
 
 # ------------------------------------------------------------------ output
@@ -108,7 +283,7 @@ class Progress:
 
     def __init__(self, args: argparse.Namespace, max_iter: int, label: str) -> None:
         self.verbose = bool(getattr(args, "verbose", False))
-        self.every = int(getattr(args, "every", 100))
+        self.every: int = getattr(args, "every", 100)  # a positive integer: see --every
         self.enabled = not getattr(args, "quiet", False) and sys.stdout.isatty() \
             and not self.verbose
         self.max_iter = max_iter
@@ -146,7 +321,7 @@ class Progress:
 
 @contextlib.contextmanager
 def warnings_as_lines() -> Iterator[None]:
-    """Show library warnings (ConvergenceWarning) as one ``warning:`` line each."""
+    """Show library warnings (ConvergenceWarning) as one ``warning:`` line each, in option words."""
     from sklearn.exceptions import ConvergenceWarning
 
     with warnings.catch_warnings(record=True) as caught:
@@ -155,7 +330,7 @@ def warnings_as_lines() -> Iterator[None]:
         yield
     seen = set()
     for warning in caught:
-        text = " ".join(str(warning.message).split())
+        text = in_option_words(" ".join(str(warning.message).split()))
         if text not in seen:
             seen.add(text)
             print(f"warning: {text}", file=sys.stderr)
@@ -177,7 +352,7 @@ def add_dask_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("--scheduler", metavar="ADDRESS",
                          help="train on Dask: tcp://HOST:8786 for a running cluster, or "
                               "local[:N] for N worker processes on this machine")
-    command.add_argument("--dask-above", type=float, default=None, metavar="BYTES",
+    command.add_argument("--dask-above", type=non_negative_number, default=None, metavar="BYTES",
                          help="read DATA with Dask when it is larger than this "
                               "(default: a quarter of the free memory)")
 

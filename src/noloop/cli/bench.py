@@ -20,9 +20,11 @@ def add_parser(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run :func:`noloop.bench.run_bench`."""
+    """Run :func:`noloop.bench.run_bench`, once its outputs are known to be writable."""
     from noloop.bench import run_bench
+    from noloop.cli._common import check_paths
 
+    check_paths({}, {"--json": args.json, "--plot": args.plot})
     run_bench(quick=args.quick, backends=args.backends, json_path=args.json,
               plot_path=args.plot)
     return 0

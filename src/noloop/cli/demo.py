@@ -18,8 +18,13 @@ def add_parser(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run :func:`noloop.demo.run_demo`."""
+    """Run :func:`noloop.demo.run_demo`, once --plots is known not to be a file."""
+    from pathlib import Path
+
+    from noloop.cli._common import UsageError
     from noloop.demo import run_demo
 
+    if not args.no_plots and Path(args.plots).exists() and not Path(args.plots).is_dir():
+        raise UsageError(f"--plots {args.plots}: is a file; expected a folder for the pictures")
     run_demo(quick=args.quick, plots_dir=None if args.no_plots else args.plots)
     return 0

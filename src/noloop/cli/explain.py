@@ -5,14 +5,16 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from noloop.cli._common import positive_int
+
 __all__ = ["add_parser", "run"]
 
 
 def add_parser(commands: Any) -> None:
     """Add ``explain`` and its options to the subcommands of the ``noloop`` parser."""
     explain = commands.add_parser("explain", help="walk the seed's vectorized steps on a small example")
-    explain.add_argument("--n-x", type=int, default=3, help="features (default 3)")
-    explain.add_argument("--m", type=int, default=4, help="examples (default 4)")
+    explain.add_argument("--n-x", type=positive_int, default=3, help="features (default 3)")
+    explain.add_argument("--m", type=positive_int, default=4, help="examples (default 4)")
     explain.add_argument("--seed", type=int, default=1)
     explain.set_defaults(run=run)
 

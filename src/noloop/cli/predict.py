@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
-from noloop.cli._common import (add_chatter, add_dask_options, add_format_option, dask_client,
-                                model_features, read_model_rows, say, use_dask)
+from noloop.cli._common import (UsageError, add_chatter, add_dask_options, add_format_option,
+                                check_paths, dask_client, model_features, read_model_rows, say,
+                                use_dask)
 
 __all__ = ["add_parser", "run"]
+
+_OUTPUT_FORMATS = {".csv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
 
 def add_parser(commands: Any) -> None:
@@ -16,7 +20,9 @@ def add_parser(commands: Any) -> None:
     predict = commands.add_parser("predict", help="predict labels for a file's rows")
     predict.add_argument("model", help="a model written by noloop train")
     predict.add_argument("data", help="CSV, Parquet, .npy or .npz file")
-    predict.add_argument("--output", required=True, help="CSV or Parquet path, or - for stdout")
+    predict.add_argument("--output", required=True,
+                         help="where the predictions go: a .csv or .parquet file (a folder "
+                              "of Parquet parts for a Dask dataset), or - for stdout")
     predict.add_argument("--proba", action="store_true", help="add one probability column per class")
     add_format_option(predict)
     add_dask_options(predict)
@@ -25,19 +31,43 @@ def add_parser(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Predict every row of ``args.data`` with ``args.model``; write ``args.output``."""
+    """Predict every row of ``args.data`` with ``args.model``; write ``args.output``.
+
+    The output is checked (its folder, its format, that it is neither input)
+    before the model or the data is read, and written once every row is predicted.
+    """
     from noloop.persistence import load_model
     from noloop.tables import write_table
 
+    on_dask = args.output != "-" and use_dask(args)
+    check_paths({"MODEL": args.model, "DATA": args.data}, {"--output": args.output},
+                folders={"--output"} if on_dask else ())
+    output_format = None if on_dask else _output_format(args.output)
     model = load_model(args.model)
-    if args.output != "-" and use_dask(args):
+    if on_dask:
         return _predict_dask(args, model)
     _, X = read_model_rows(args, model)
     out = _prediction_frame(X, model, args.proba)
-    write_table(out, args.output)
+    write_table(out, args.output, output_format)
     if args.output != "-":
         say(args, f"{len(out):,} predictions written to {args.output}")
     return 0
+
+
+def _output_format(path: str) -> str | None:
+    """The table format of ``--output`` from its extension (None for stdout); refuse any other.
+
+    ``--format`` names the format of DATA, not of the output, so the message
+    does not suggest it.
+    """
+    if path == "-":
+        return None
+    suffix = Path(path).suffix.lower()
+    if suffix not in _OUTPUT_FORMATS:
+        raise UsageError(f"--output {path}: predictions are written as CSV or Parquet, named "
+                         f"by the extension ({', '.join(_OUTPUT_FORMATS)}), or to stdout with "
+                         f"--output -; got {suffix or 'no extension'!r}")
+    return _OUTPUT_FORMATS[suffix]
 
 
 def _prediction_frame(rows: Any, model: Any, proba: bool) -> Any:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import math
 import time
 from pathlib import Path
 from typing import Any
 
 from noloop.cli._common import (Progress, UsageError, add_chatter, add_dask_options,
-                                add_format_option, dask_client, metrics_line, say, use_dask,
+                                add_format_option, check_paths, dask_client, in_option_words,
+                                metrics_line, non_negative_int, non_negative_number,
+                                option_type, positive_int, positive_number, say, use_dask,
                                 warnings_as_lines)
 
 __all__ = ["add_parser", "run"]
@@ -16,34 +19,23 @@ __all__ = ["add_parser", "run"]
 SOLVER_CHOICES = ("lbfgs", "newton-cholesky", "gd")
 
 
-def _learning_rate(text: str) -> float | str:
-    if text == "auto":
-        return text
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected 'auto' or a number; got {text!r}") from None
+_learning_rate = option_type(lambda text: text if text == "auto" else float(text),
+                             lambda value: value == "auto" or 0 < value < math.inf,
+                             "'auto' or a positive finite number")
+_fraction = option_type(float, lambda value: 0.0 < value < 1.0, "a fraction between 0 and 1")
 
 
 def _learning_rates(text: str) -> list[float]:
+    """``--learning-rates``: positive numbers separated by commas."""
+    parts = [part for part in text.split(",") if part.strip()]
     try:
-        rates = [float(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected numbers separated by commas, such as 0.1,0.01; got {text!r}") from None
+        rates = [positive_number(part) for part in parts]
+    except argparse.ArgumentTypeError:
+        rates = []
     if not rates:
-        raise argparse.ArgumentTypeError("expected at least one learning rate")
+        raise argparse.ArgumentTypeError(
+            f"expected positive numbers separated by commas, such as 0.1,0.01; got {text!r}")
     return rates
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0.0 < value < 1.0:
-        raise argparse.ArgumentTypeError(f"expected a fraction between 0 and 1; got {text!r}")
-    return value
 
 
 def add_parser(commands: Any) -> None:
@@ -54,10 +46,12 @@ def add_parser(commands: Any) -> None:
     train.add_argument("--model", required=True, help="where to write the model (.safetensors)")
     train.add_argument("--solver", choices=SOLVER_CHOICES, default=None,
                        help="optimizer (default lbfgs; gd is the seed's gradient descent)")
-    train.add_argument("--C", type=float, default=1.0, help="inverse L2 strength (default 1.0)")
+    train.add_argument("--C", type=positive_number, default=1.0,
+                       help="inverse L2 strength (default 1.0)")
     train.add_argument("--penalty", choices=("l2", "none"), default="l2")
-    train.add_argument("--max-iter", type=int, default=1000, help="default 1000")
-    train.add_argument("--tol", type=float, default=1e-4, help="gradient tolerance (default 1e-4)")
+    train.add_argument("--max-iter", type=non_negative_int, default=1000, help="default 1000")
+    train.add_argument("--tol", type=non_negative_number, default=1e-4,
+                       help="gradient tolerance (default 1e-4)")
     train.add_argument("--learning-rate", type=_learning_rate, default="auto",
                        help="gd step: 'auto' (safe) or a number")
     train.add_argument("--learning-rates", type=_learning_rates, default=None,
@@ -70,25 +64,24 @@ def add_parser(commands: Any) -> None:
                             "fold the scaling into the saved coefficients)")
     train.add_argument("--plot", help="write the cost curve to this PNG")
     add_format_option(train)
-    train.add_argument("--every", type=int, default=100, help="with --verbose: print every N")
+    train.add_argument("--every", type=positive_int, default=100,
+                       help="with --verbose: print every N iterations")
     add_dask_options(train)
     add_chatter(train)
     train.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Fit on ``args.data`` (in memory or on Dask), print the metrics, write ``args.model``."""
+    """Fit on ``args.data`` (in memory or on Dask), print the metrics, write ``args.model``.
+
+    Every check that can fail without reading the data (options, outputs) runs
+    first; the model and the plot are written last, once both are ready.
+    """
     import numpy as np
 
     from noloop.tables import read_table, split_features, table_format
 
-    args.solver_given = args.solver is not None
-    args.solver = args.solver or "lbfgs"
-    if args.learning_rates and args.solver != "gd":
-        if args.solver_given:
-            raise UsageError("--learning-rates compares the steps of --solver gd; "
-                             f"got --solver {args.solver}")
-        args.solver = "gd"
+    _check_options(args)
     if use_dask(args):
         return _train_dask(args)
     fmt = table_format(args.data, args.format)
@@ -118,6 +111,18 @@ def run(args: argparse.Namespace) -> int:
         metrics["test"] = classification_metrics(model, pd.DataFrame(X_test, columns=features),
                                                  y_test)
     return _report_and_save(args, model, fits, metrics)
+
+
+def _check_options(args: argparse.Namespace) -> None:
+    """Settle --solver, and refuse option combinations and outputs that cannot work."""
+    solver_given = args.solver is not None
+    args.solver = args.solver or "lbfgs"
+    if args.learning_rates and args.solver != "gd":
+        if solver_given:
+            raise UsageError("--learning-rates compares the steps of --solver gd; "
+                             f"got --solver {args.solver}")
+        args.solver = "gd"
+    check_paths({"DATA": args.data}, {"--model": args.model, "--plot": args.plot})
 
 
 def _train_dask(args: argparse.Namespace) -> int:
@@ -169,46 +174,66 @@ def _fit(args: argparse.Namespace, X: Any, y: Any, learning_rate: float | str, l
 
 
 def _fit_each_rate(args: argparse.Namespace, X: Any, y: Any) -> tuple[dict[str, Any], Any]:
-    """Fit once per --learning-rates entry (or once); return every fit and the lowest-cost one."""
-    import numpy as np
+    """Fit once per --learning-rates entry (or once); return every fit and the lowest-cost one.
 
+    A fit that diverges is an error with one rate; when comparing rates it is
+    reported and left out, and an error only when every rate diverged.
+    """
     rates = args.learning_rates or [args.learning_rate]
     fits = {}
     with warnings_as_lines():
         for rate in rates:
             label = f"α = {rate:g}" if isinstance(rate, float) else "training"
+            shown = label if len(rates) > 1 else "fit"
             start = time.perf_counter()
-            fits[label] = model = _fit(args, X, y, rate, label)
-            say(args, f"  {label if len(rates) > 1 else 'fit'}: {int(model.n_iter_[0])} "
-                      f"iterations in {time.perf_counter() - start:.2f} s, final cost "
+            try:
+                fits[label] = model = _fit(args, X, y, rate, label)
+            except ValueError as error:
+                if "diverged" not in str(error):
+                    raise
+                if len(rates) == 1:
+                    raise UsageError(in_option_words(str(error))) from None
+                say(args, f"  {shown}: diverged")
+                continue
+            say(args, f"  {shown}: {int(model.n_iter_[0])} iterations in "
+                      f"{time.perf_counter() - start:.2f} s, final cost "
                       f"{model.loss_history_[-1]:.6f} ({model.stop_reason_})")
-    finite = {label: fit for label, fit in fits.items() if np.isfinite(fit.loss_history_[-1])}
-    if not finite:
-        raise UsageError("every learning rate diverged (the cost became infinite); try smaller ones")
-    best_label = min(finite, key=lambda label: finite[label].loss_history_[-1])
+    if not fits:
+        raise UsageError("every learning rate diverged (the cost grew); try smaller ones")
+    best_label = min(fits, key=lambda label: fits[label].loss_history_[-1])
     if len(rates) > 1:
         say(args, f"keeping {best_label}, the lowest final cost")
-    return fits, finite[best_label]
+    return fits, fits[best_label]
+
+
+def _cost_curve_png(args: argparse.Namespace, model: Any, fits: dict[str, Any]) -> bytes:
+    """The --plot picture, as PNG bytes: one cost curve, or one per learning rate."""
+    import tempfile
+
+    from noloop.plots import plot_cost_curves
+
+    several = len(fits) > 1
+    title = (f"Cost per iteration, {args.solver}, by learning rate" if several
+             else f"Cost per iteration ({args.solver}) on {Path(str(args.data)).name}")
+    histories = {label: fit.loss_history_ for label, fit in fits.items()} if several \
+        else {"": model.loss_history_}
+    # plots.py writes files only: draw into a private folder, keep the bytes
+    with tempfile.TemporaryDirectory(prefix="noloop-plot-") as folder:
+        return plot_cost_curves(histories, Path(folder) / "cost.png", title=title,
+                                ylabel="cost (mean cross-entropy + L2 penalty)").read_bytes()
 
 
 def _report_and_save(args: argparse.Namespace, model: Any, fits: dict[str, Any],
                      metrics: dict[str, Any]) -> int:
-    """Print the metrics, write the model (atomically) and, with --plot, the cost curves."""
-    from noloop.persistence import save_model
+    """Print the metrics, draw the plot in memory, then write the model and the plot, atomically."""
+    from noloop.persistence import atomic_write_bytes, save_model
 
     for split, values in metrics.items():
         say(args, metrics_line(split, values))
+    picture = _cost_curve_png(args, model, fits) if args.plot else None
     save_model(model, args.model, metrics=metrics)
     say(args, f"model written to {args.model}")
-    if args.plot:
-        from noloop.plots import plot_cost_curves
-
-        several = len(fits) > 1
-        title = (f"Cost per iteration, {args.solver}, by learning rate" if several
-                 else f"Cost per iteration ({args.solver}) on {Path(str(args.data)).name}")
-        histories = {label: fit.loss_history_ for label, fit in fits.items()} if several \
-            else {"": model.loss_history_}
-        plot_cost_curves(histories, args.plot, title=title,
-                         ylabel="cost (mean cross-entropy + L2 penalty)")
+    if picture is not None:
+        atomic_write_bytes(args.plot, picture)
         say(args, f"cost curve written to {args.plot}")
     return 0
