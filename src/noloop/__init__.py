@@ -9,7 +9,10 @@ use (``noloop.LogisticRegression``), never by ``import noloop``.
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __version__ = "0.1.0"
 

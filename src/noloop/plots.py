@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-__all__ = ["plot_cost_curves", "plot_speedups"]
+__all__ = ["cost_curves_png", "plot_cost_curves", "plot_speedups"]
 
 
 def _pyplot() -> Any:
@@ -19,14 +19,18 @@ def _pyplot() -> Any:
     return plt
 
 
-def _save(figure: Any, path: str | os.PathLike) -> Path:
-    from noloop.persistence import atomic_write_bytes
-
+def _png(figure: Any) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=120, bbox_inches="tight")
     _pyplot().close(figure)
+    return buffer.getvalue()
+
+
+def _save(figure: Any, path: str | os.PathLike) -> Path:
+    from noloop.persistence import atomic_write_bytes
+
     path = Path(path)
-    atomic_write_bytes(path, buffer.getvalue())
+    atomic_write_bytes(path, _png(figure))
     return path
 
 
@@ -41,8 +45,20 @@ def plot_cost_curves(
     histories : mapping of label to sequence of float
         The cost at each iteration, per run (e.g. per learning rate).
     path : str or path-like
-        Where the PNG goes.
+        Where the PNG goes (written atomically).
     """
+    from noloop.persistence import atomic_write_bytes
+
+    path = Path(path)
+    atomic_write_bytes(path, cost_curves_png(histories, title=title, ylabel=ylabel))
+    return path
+
+
+def cost_curves_png(
+    histories: Mapping[str, Sequence[float]], *,
+    title: str = "Learning curve", ylabel: str = "cost J (mean cross-entropy)",
+) -> bytes:
+    """The picture of :func:`plot_cost_curves` as PNG bytes, drawn before anything is written."""
     plt = _pyplot()
     figure, axes = plt.subplots(figsize=(7, 4.2))
     for label, costs in histories.items():
@@ -53,7 +69,7 @@ def plot_cost_curves(
     axes.grid(True, alpha=0.3)
     if len(histories) > 1 or next(iter(histories), ""):
         axes.legend(frameon=False)
-    return _save(figure, path)
+    return _png(figure)
 
 
 def plot_speedups(

@@ -208,19 +208,15 @@ def _fit_each_rate(args: argparse.Namespace, X: Any, y: Any) -> tuple[dict[str, 
 
 def _cost_curve_png(args: argparse.Namespace, model: Any, fits: dict[str, Any]) -> bytes:
     """The --plot picture, as PNG bytes: one cost curve, or one per learning rate."""
-    import tempfile
-
-    from noloop.plots import plot_cost_curves
+    from noloop.plots import cost_curves_png
 
     several = len(fits) > 1
     title = (f"Cost per iteration, {args.solver}, by learning rate" if several
              else f"Cost per iteration ({args.solver}) on {Path(str(args.data)).name}")
     histories = {label: fit.loss_history_ for label, fit in fits.items()} if several \
         else {"": model.loss_history_}
-    # plots.py writes files only: draw into a private folder, keep the bytes
-    with tempfile.TemporaryDirectory(prefix="noloop-plot-") as folder:
-        return plot_cost_curves(histories, Path(folder) / "cost.png", title=title,
-                                ylabel="cost (mean cross-entropy + L2 penalty)").read_bytes()
+    return cost_curves_png(histories, title=title,
+                           ylabel="cost (mean cross-entropy + L2 penalty)")
 
 
 def _report_and_save(args: argparse.Namespace, model: Any, fits: dict[str, Any],
