@@ -393,7 +393,7 @@ def test_the_model_is_written_only_once_the_plot_is_drawn(noloop, tmp_path, good
     def fail(*args, **kwargs):
         raise ValueError("the plot could not be drawn")
 
-    monkeypatch.setattr("noloop.plots.plot_cost_curves", fail)
+    monkeypatch.setattr("noloop.plots.cost_curves_png", fail)
     before = digest(good_model)
     line = one_error_line(noloop("train", tmp_path / "good.csv", "--target", "label", "--model",
                                  good_model, "--plot", tmp_path / "c.png"))
