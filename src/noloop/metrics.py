@@ -52,7 +52,9 @@ def classification_metrics(model: Any, X: Any, y: Any) -> dict[str, Any]:
             f"{', '.join(map(repr, classes.tolist()))}"
         )
     y = classes[indices]  # the model's own values, so that 1.0 and 1 (or 1 and '1') agree below
-    proba = model.predict_proba(X)
+    # scikit-learn's finite check sums X: ±1e308 columns overflow there (inf - inf), harmlessly
+    with np.errstate(over="ignore", invalid="ignore"):
+        proba = model.predict_proba(X)
     predicted = classes[np.argmax(proba, axis=1)]
     precision, recall, _, support = precision_recall_fscore_support(
         y, predicted, labels=classes, zero_division=0

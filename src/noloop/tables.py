@@ -524,7 +524,8 @@ def evaluation_labels(
         others = sorted({repr(value) for value in labels[unknown].tolist()})
         raise DataError(
             f"{path}: column {target!r}, {_line_of(frame, position, fmt)}: the label "
-            f"{labels.iloc[position]!r} is not one of the model's classes {listing} "
+            f"{labels.iloc[position:position + 1].tolist()[0]!r} is not one of the model's "
+            f"classes {listing} "
             f"({int(unknown.sum())} such row(s); labels {', '.join(others[:5])})"
         )
     return classes[indices]
