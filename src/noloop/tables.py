@@ -227,7 +227,8 @@ def _parse_csv(path: Path, text: str) -> tuple[list[str], list[list[str]], list[
             "most often because of a stray '\"' that opens a quoted field: remove it or close "
             "the quotes"
         ) from None
-    assert header is not None  # the text holds a non-blank line
+    if header is None:  # only blank lines and empty quoted fields ("")
+        raise DataError(f"{path}: the file holds no header line; expected column names and rows")
     return header, rows, lines
 
 
@@ -450,11 +451,18 @@ def split_features(
     y = labels.to_numpy()
     if y.dtype == object:
         y = y.astype(str)
+    if y.dtype.kind == "f" and not np.all(y == np.round(y)):
+        position = int(np.flatnonzero(y != np.round(y))[0])
+        raise DataError(
+            f"{path}: column {target!r}, {_line_of(frame, position, fmt)}: the label "
+            f"{y[position].item()!r} is not a whole number; a classifier needs classes (whole "
+            "numbers or text), not continuous values"
+        )
     classes = np.unique(y)
     if classes.size < 2:
         raise DataError(
-            f"{path}: column {target!r} holds a single class ({classes[0]!r}); a classifier "
-            "needs at least two"
+            f"{path}: column {target!r} holds a single class ({classes.tolist()[0]!r}); a "
+            "classifier needs at least two"
         )
     frame = frame.rename(columns=str)
     return select_features(frame, features, path, fmt), y, features
