@@ -275,7 +275,7 @@ def test_a_header_only_csv_is_an_empty_table_only_when_asked(tmp_path):
 def test_csv_columns_get_pandas_types(tmp_path):
     path = write(tmp_path, "i,f,b,t,e\n1,1.5,True,x,\n-2,1e308,false,3,\n")
     frame = read_table(path)
-    assert [str(dtype) for dtype in frame.dtypes] == ["int64", "float64", "bool", "object",
+    assert [str(dtype) for dtype in frame.dtypes] == ["int64", "float64", "bool", "str",
                                                       "float64"]
     assert frame["t"].tolist() == ["x", "3"]
 

@@ -167,12 +167,13 @@ def _check_column_names(path: str | os.PathLike, names: list[str]) -> None:
 
 
 _DELIMITERS = {";": "semicolon", "\t": "tab", "|": "pipe"}
-_NUMBER = r"[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[iI][nN][fF](?:[iI][nN][iI][tT][yY])?)"
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
     import gzip
     import zlib
+
+    import pandas as pd
 
     raw = path.read_bytes()
     if raw[:2] == b"\x1f\x8b":
@@ -191,26 +192,33 @@ def _read_csv(path: Path) -> pd.DataFrame:
         ) from None
     if not text.strip():
         raise DataError(f"{path}: the file is empty; expected a header line and rows of data")
-    header, rows, lines = _parse_csv(path, text)
-    frame = _frame_from_cells(header, rows)
-    frame.attrs["lines"] = lines
+    header, lines = _scan_csv(path, text)
+    _check_column_names(path, header)  # before pandas renames a second 'y' to 'y.1'
+    try:
+        # only an empty cell is missing: NA, None, null or n/a are a user's text (labels)
+        frame = pd.read_csv(io.StringIO(text), skip_blank_lines=True, keep_default_na=False,
+                            na_values=[""])
+    except (pd.errors.ParserError, ValueError) as error:
+        raise DataError(f"{path}: is not valid CSV ({' '.join(str(error).split())})") from None
+    if len(lines) == len(frame):
+        frame.attrs["lines"] = lines
     return frame
 
 
-def _parse_csv(path: Path, text: str) -> tuple[list[str], list[list[str]], list[int]]:
-    """(header, rows, the physical line where each row starts); blank lines skipped.
+def _scan_csv(path: Path, text: str) -> tuple[list[str], list[int]]:
+    """(the header, the physical line where each data row starts), as pandas will read them.
 
-    Every row must have as many fields as the header (pandas would pad short rows).
+    Blank and whitespace-only lines are skipped, as pandas skips them. Every
+    row must have as many fields as the header (pandas would pad short rows).
     """
     reader = csv.reader(io.StringIO(text, newline=""))
     header: list[str] | None = None
-    rows: list[list[str]] = []
     lines: list[int] = []
     start = 1
     try:
         for row in reader:
             first, start = start, reader.line_num + 1
-            if not row or (len(row) == 1 and not row[0].strip()):
+            if not row or (len(row) == 1 and row[0] != "" and not row[0].strip()):
                 continue
             if header is None:
                 header = row
@@ -219,7 +227,6 @@ def _parse_csv(path: Path, text: str) -> tuple[list[str], list[list[str]], list[
             if len(row) != len(header):
                 raise DataError(f"{path}: line {first} has {len(row)} fields, but the header has "
                                 f"{len(header)}{_quote_hint(row, first, reader.line_num)}")
-            rows.append(row)
             lines.append(first)
     except csv.Error as error:
         raise DataError(
@@ -229,7 +236,7 @@ def _parse_csv(path: Path, text: str) -> tuple[list[str], list[list[str]], list[
         ) from None
     if header is None:  # only blank lines and empty quoted fields ("")
         raise DataError(f"{path}: the file holds no header line; expected column names and rows")
-    return header, rows, lines
+    return header, lines
 
 
 def _check_delimiter(path: Path, header: list[str]) -> None:
@@ -249,34 +256,6 @@ def _quote_hint(row: list[str], first: int, last: int) -> str:
         return ""
     return (f" (this row spans lines {first}-{last} inside quotes: a stray '\"' may have opened "
             "a quoted field that never closes)")
-
-
-def _frame_from_cells(header: list[str], rows: list[list[str]]) -> pd.DataFrame:
-    import pandas as pd
-
-    columns = list(zip(*rows)) if rows else [()] * len(header)
-    frame = pd.DataFrame({index: _infer_column(list(cells)) for index, cells in enumerate(columns)})
-    frame.columns = header
-    return frame
-
-
-def _infer_column(cells: list[str]) -> pd.Series:
-    """A column's cells as bool, int64, float64 or text; only empty cells are missing (None/NaN)."""
-    import pandas as pd
-
-    text = pd.Series(cells, dtype=object)
-    stripped = text.str.strip()
-    missing = stripped == ""
-    present = stripped[~missing]
-    if len(present) and present.str.fullmatch(_NUMBER).all():
-        numbers = pd.to_numeric(stripped.where(~missing, None))
-        return numbers.astype(np.float64) if numbers.dtype == object else numbers
-    lowered = present.str.lower()
-    if len(present) and not missing.any() and lowered.isin(("true", "false")).all():
-        return lowered == "true"
-    if len(present) == 0 and len(cells):
-        return pd.Series(np.full(len(cells), np.nan))
-    return text.where(~missing, None)
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
