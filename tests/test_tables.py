@@ -308,3 +308,11 @@ def test_dask_reads_na_words_as_labels(dask_file):
     frame, path = dask_file("a,y\n1,NA\n2,None\n")
     dask_features(frame, ["a"], path, target="y")
     assert frame["y"].compute().tolist() == ["NA", "None"]
+
+
+def test_dask_refuses_a_timestamp_column_by_name(tmp_path):
+    path = tmp_path / "t.parquet"
+    pd.DataFrame({"when": pd.to_datetime(["2024-01-01", "2024-01-02"]), "a": [1.0, 2.0],
+                  "y": [0, 1]}).to_parquet(path)
+    with pytest.raises(DataError, match=r"t.parquet: column\(s\) 'when' hold dates or times"):
+        dask_features(read_dask_table(path), ["when", "a"], str(path), target="y")

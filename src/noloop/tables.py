@@ -95,10 +95,9 @@ def read_table(
 ) -> pd.DataFrame:
     """Read a CSV, Parquet, ``.npy`` or ``.npz`` file into a DataFrame.
 
-    CSV is read as a pandas user expects of ``pd.read_csv`` with two
-    differences that keep a user's data as written: only an empty cell is
-    missing (``NA``, ``None``, ``null`` or ``n/a`` are text, and so labels),
-    and a column is numeric only when every non-empty cell is a number. Gzip
+    CSV is read by ``pd.read_csv`` (so columns get pandas' types) with one
+    difference that keeps a user's data as written: only an empty cell is
+    missing (``NA``, ``None``, ``null`` or ``n/a`` are text, and so labels). Gzip
     files (``.csv.gz``, or any CSV starting with gzip's magic bytes) are
     decompressed. A header cell that is empty or ``Unnamed: N`` (the index
     ``DataFrame.to_csv()`` writes) is refused, not used as a feature: write the
@@ -123,10 +122,12 @@ def read_table(
     Raises
     ------
     DataError
-        When the file is missing, empty, has a header but no rows, has ragged
-        rows, is binary or not UTF-8 where text was expected, or is not a
-        readable file of its format. The message names the file and, where it
-        can, the line.
+        When the file is missing, empty, has a header but no rows (unless
+        ``allow_empty``), has ragged rows, duplicate or missing column names,
+        a field that never ends (a stray quote), a single column that looks
+        semicolon- or tab-separated, is binary or not UTF-8 where text was
+        expected, or is not a readable file of its format. The message names
+        the file and, where it can, the physical line.
     """
     path = Path(path)
     kind = table_format(path, fmt)
