@@ -2,12 +2,13 @@
 
 import dask.array as da
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn import metrics as sk
 from sklearn.datasets import load_iris, make_classification
 
 from noloop.linear_model import LogisticRegression
-from noloop.metrics import classification_metrics
+from noloop.metrics import classification_metrics, match_classes
 
 
 @pytest.fixture(scope="module")
@@ -64,3 +65,36 @@ def test_dask_metrics_take_one_pass_and_agree_with_memory(iris):
     assert result["n_rows"] == 150
     assert result["accuracy"] == pytest.approx(expected["accuracy"])
     assert result["log_loss"] == pytest.approx(expected["log_loss"])
+
+
+# ------------------------------------------------------------------ issue 15, items 2 and 10
+
+
+@pytest.mark.parametrize(("labels", "classes", "expected"), [
+    ([0, 1, 2, True], [False, True], [-1, -1, -1, 1]),        # 2 is not True; 1 is not True
+    (["true", " FALSE", "yes"], [False, True], [1, 0, -1]),
+    ([0.0, 1.0, 0.5, 1.7], [0, 1], [0, 1, -1, -1]),           # by value, never truncated
+    (["1", " 0 ", "1e0", "x", None], [0, 1], [1, 0, 1, -1, -1]),
+    ([0, 1, 2.0], ["0", "1", "2", "other"], [0, 1, 2]),          # text classes, numbers in the file
+    ([1.5, np.nan], ["1.5", "nan"], [0, -1]),                   # an empty cell matches nothing
+])
+def test_match_classes_compares_labels_by_value_as_read(labels, classes, expected):
+    labels = pd.Series(labels, dtype=object)
+    assert match_classes(labels, np.array(classes)).tolist() == expected
+
+
+def test_metrics_refuse_labels_that_only_a_cast_would_match():
+    model = LogisticRegression().fit(np.array([[0.0], [1.0], [2.0], [3.0]]),
+                                     np.array([False, False, True, True]))
+    with pytest.raises(ValueError, match=r"labels 1, 2 are not among the model's classes False, True"):
+        classification_metrics(model, np.zeros((2, 1)), np.array([1, 2]))
+
+
+def test_text_classes_score_numeric_labels():
+    # issue 15 item 10: a model trained on 0, 1 and "other" refused a file holding only 0 and 1
+    X = np.array([[0.0], [1.0], [2.0], [3.0], [4.0], [5.0]])
+    model = LogisticRegression().fit(X, np.array(["0", "0", "1", "1", "other", "other"]))
+    result = classification_metrics(model, X[:4], np.array([0, 0, 1, 1]))
+    assert result["n_rows"] == 4 and result["per_class"]["other"]["support"] == 0
+    assert result["accuracy"] == pytest.approx(
+        np.mean(model.predict(X[:4]) == np.array(["0", "0", "1", "1"])))

@@ -70,3 +70,59 @@ def test_folding_names_what_does_not_fit(problem):
         fold_standardization(model, np.zeros(3), np.ones(4))
     with pytest.raises(ValueError, match="`scale` positive and finite"):
         fold_standardization(model, np.zeros(4), np.array([1.0, 0.0, 1.0, 1.0]))
+
+
+# ------------------------------------------------------------------ issue 15, items 7 and 15
+
+
+@pytest.mark.parametrize("factor", [1e200, 1e-200, 1e300, 1e-300])
+def test_standardize_is_exact_for_columns_of_any_finite_magnitude(problem, factor):
+    X = problem[0].copy()
+    expected = StandardScaler().fit_transform(X)
+    X[:, 1] *= factor
+    with np.errstate(all="raise"):  # no overflow or underflow warning reaches the user
+        scaled, mean, scale = standardize(X)
+    np.testing.assert_allclose(scaled, expected, atol=1e-9)
+    np.testing.assert_allclose(scale[1] / factor, np.std(problem[0][:, 1]), rtol=1e-12)
+    np.testing.assert_allclose(mean[1] / factor, np.mean(problem[0][:, 1]), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["numpy", "dask DataFrame"])
+def test_a_column_of_plus_minus_1e308_standardizes_to_plus_minus_one(kind):
+    column = np.where(np.arange(10) % 2, 1.7e308, -1.7e308)
+    X = np.column_stack([column, np.arange(10.0)])
+    data = X if kind == "numpy" else dd.from_pandas(pd.DataFrame(X, columns=["a", "b"]),
+                                                    npartitions=2)
+    scaled, mean, scale = standardize(data)
+    scaled = np.asarray(scaled.compute() if kind != "numpy" else scaled)
+    np.testing.assert_allclose(scaled[:, 0], np.where(np.arange(10) % 2, 1.0, -1.0))
+    assert np.isfinite(np.asarray(scale)).all() and np.isfinite(np.asarray(mean)).all()
+
+
+def test_a_column_whose_spread_underflows_is_named():
+    from noloop.errors import DataError
+
+    X = pd.DataFrame({"ok": [1.0, 2.0], "tiny": [5e-324, 1e-323]})
+    with pytest.raises(DataError, match=r"d.csv: column 'tiny': its values differ only below"):
+        standardize(X, source="d.csv")
+
+
+@pytest.mark.parametrize("factor", [1e200, 1e-200, "±1e308"])
+def test_training_on_an_extreme_column_keeps_the_models_accuracy(tmp_path, factor):
+    from noloop.cli import main
+    from noloop.metrics import classification_metrics
+    from noloop.persistence import load_model
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 3))
+    y = (X @ [1.0, -2.0, 0.5] > 0).astype(int)
+    frame = pd.DataFrame(X, columns=["a", "b", "c"]).assign(y=y)
+    frame["b"] = np.sign(frame["b"]) * 1e308 if factor == "±1e308" else frame["b"] * factor
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    assert main(["train", str(tmp_path / "d.csv"), "--target", "y", "--model",
+                 str(tmp_path / "m.safetensors"), "--quiet"]) == 0
+    model = load_model(tmp_path / "m.safetensors")
+    features = frame[["a", "b", "c"]].to_numpy()
+    accuracy = classification_metrics(model, pd.DataFrame(features, columns=["a", "b", "c"]),
+                                      y)["accuracy"]
+    assert accuracy > 0.85  # a zeroed column 'b' gives about 0.6

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["classification_metrics"]
+__all__ = ["classification_metrics", "match_classes"]
 
 
 def classification_metrics(model: Any, X: Any, y: Any) -> dict[str, Any]:
@@ -18,7 +18,8 @@ def classification_metrics(model: Any, X: Any, y: Any) -> dict[str, Any]:
         Fitted; any classifier with ``classes_`` and ``predict_proba`` will do.
     X : array-like, DataFrame, dask array or dask DataFrame of shape (n_samples, n_features)
     y : array-like of shape (n_samples,)
-        The true labels, all among ``model.classes_``.
+        The true labels, each matching one of ``model.classes_`` by the rule of
+        :func:`match_classes`.
 
     Returns
     -------
@@ -41,14 +42,19 @@ def classification_metrics(model: Any, X: Any, y: Any) -> dict[str, Any]:
     from sklearn.metrics import (accuracy_score, confusion_matrix, log_loss,
                                  precision_recall_fscore_support, roc_auc_score)
 
-    classes = model.classes_
-    unknown = sorted(set(np.unique(y).tolist()) - set(classes.tolist()), key=str)
-    if unknown:
+    classes = np.asarray(model.classes_)
+    y = np.asarray(y)
+    indices = match_classes(y, classes)
+    if (indices < 0).any():
+        unknown = sorted(set(y[indices < 0].tolist()), key=str)
         raise ValueError(
             f"labels {', '.join(map(repr, unknown[:5]))} are not among the model's classes "
             f"{', '.join(map(repr, classes.tolist()))}"
         )
-    proba = model.predict_proba(X)
+    y = classes[indices]  # the model's own values, so that 1.0 and 1 (or 1 and '1') agree below
+    # scikit-learn's finite check sums X: ±1e308 columns overflow there (inf - inf), harmlessly
+    with np.errstate(over="ignore", invalid="ignore"):
+        proba = model.predict_proba(X)
     predicted = classes[np.argmax(proba, axis=1)]
     precision, recall, _, support = precision_recall_fscore_support(
         y, predicted, labels=classes, zero_division=0
@@ -66,6 +72,103 @@ def classification_metrics(model: Any, X: Any, y: Any) -> dict[str, Any]:
     if classes.size == 2 and np.unique(y).size == 2:
         metrics["roc_auc"] = float(roc_auc_score(y == classes[1], proba[:, 1]))
     return metrics
+
+
+def match_classes(labels: Any, classes: Any) -> np.ndarray:
+    """The position in ``classes`` of each label, or -1 where a label matches none.
+
+    The rule: a label matches a class when it is the
+    same value, compared as a user reads the file.
+
+    - Numeric classes (0, 1, 2.5): a label that is a number, or text that spells
+      one, with the same value (1, 1.0 and ``" 1e0"`` all match the class 1);
+      0.5 or 1.7 match no class of 0/1.
+    - Text classes ('0', '1', 'other'): a label whose text is the class's text; a
+      number is written as Python writes it (the label 1 matches the class '1',
+      1.5 the class '1.5', 2.0 the class '2.0' or else '2'), so a model trained on 0, 1 and "other" scores a
+      file that holds only 0 and 1.
+    - True/False classes: only True and False, as booleans or as the text
+      true/false in any case; numbers such as 0, 1 or 2 match neither.
+
+    Empty cells (None, NaN, pandas' NA) match no class.
+
+    Parameters
+    ----------
+    labels : array-like or Series of shape (n_samples,)
+    classes : array-like of shape (n_classes,)
+        A model's ``classes_``.
+
+    Returns
+    -------
+    indices : ndarray of shape (n_samples,), int64
+    """
+    import pandas as pd
+
+    classes = np.asarray(classes)
+    labels = pd.Series(np.asarray(labels, dtype=object) if not isinstance(labels, pd.Series)
+                       else labels, copy=False).reset_index(drop=True)
+    missing = labels.isna().to_numpy()
+    if classes.dtype.kind == "b":
+        keys = _bool_keys(labels)
+        indices = np.full(len(labels), -1, dtype=np.int64)
+        for position, value in enumerate(classes.tolist()):
+            indices[keys == (1 if value else 0)] = position
+    elif classes.dtype.kind in "iuf":
+        keys = _number_keys(labels)
+        indices = pd.Index(classes).get_indexer(keys).astype(np.int64)
+    else:
+        texts = pd.Index([str(value) for value in classes.tolist()], dtype=object)
+        indices = texts.get_indexer(labels.map(_label_text, na_action="ignore")).astype(np.int64)
+        # a whole float read from a file (2.0, as a column with decimals holds it) also matches '2'
+        whole = texts.get_indexer(labels.map(_whole_text, na_action="ignore")).astype(np.int64)
+        indices = np.where(indices < 0, whole, indices)
+    indices[missing] = -1
+    return indices
+
+
+def _is_bool(value: Any) -> bool:
+    return isinstance(value, (bool, np.bool_))
+
+
+def _label_text(value: Any) -> str:
+    """A label as text: numbers as Python writes them (1, 1.5), booleans True/False."""
+    if isinstance(value, (np.generic,)):
+        value = value.item()
+    return str(value)
+
+
+def _whole_text(value: Any) -> str | None:
+    """A whole float (2.0) as an integer's text ('2'); None for anything else."""
+    if isinstance(value, (float, np.floating)) and np.isfinite(value) and float(value).is_integer():
+        return str(int(value))
+    return None
+
+
+def _bool_keys(labels: Any) -> np.ndarray:
+    """1 for True, 0 for False, -1 for anything else (numbers included)."""
+    def key(value: Any) -> int:
+        if _is_bool(value):
+            return int(value)
+        if isinstance(value, str):
+            return {"true": 1, "false": 0}.get(value.strip().lower(), -1)
+        return -1
+
+    return np.fromiter((key(value) for value in labels.tolist()), dtype=np.int64,
+                       count=len(labels))
+
+
+def _number_keys(labels: Any) -> np.ndarray:
+    """Each label as a float where it is a number or spells one, else NaN (booleans are not numbers)."""
+    import pandas as pd
+
+    if labels.dtype == bool:
+        return np.full(len(labels), np.nan)
+    if pd.api.types.is_numeric_dtype(labels.dtype):
+        return labels.to_numpy(dtype=np.float64, na_value=np.nan)
+    values = labels.to_numpy(dtype=object)
+    numbers = pd.to_numeric(pd.Series([None if _is_bool(v) else v for v in values], dtype=object)
+                            .astype(str).str.strip(), errors="coerce")
+    return numbers.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
 def _dask_metrics(model: Any, X: Any, y: Any) -> dict[str, Any]:

@@ -20,17 +20,32 @@ import numpy as np
 __all__ = ["standardize", "fold_standardization"]
 
 
-def standardize(X: Any) -> tuple[Any, Any, Any]:
+# naive sums of squares overflow above ~1e154 and underflow below ~1e-154: outside this band
+# the statistics are taken on each column divided by its largest magnitude, then scaled back
+_SAFE_PEAK = (1e-150, 1e150)
+
+
+def standardize(X: Any, *, source: str | None = None) -> tuple[Any, Any, Any]:
     """(X − mean) / scale per column, with the mean and scale.
 
     ``scale`` is the population standard deviation (``ddof=0``, as
     scikit-learn's ``StandardScaler``), and 1 where a column is constant, so
     constant columns become 0 instead of NaN.
 
+    Columns of any finite magnitude are standardized correctly: where a
+    column's largest magnitude is above 1e150 or below 1e-150 (where the
+    variance would overflow or underflow), or a statistic comes out not
+    finite, the statistics are computed on the column divided by its largest
+    magnitude and scaled back, and the scaled column is computed the same way,
+    so that ±1e308 stays finite.
+
     Parameters
     ----------
     X : ndarray, DataFrame, dask array or dask DataFrame of shape (n_samples, n_features)
-        On Dask the statistics take one pass and the scaling stays lazy.
+        Finite values. On Dask the statistics take one pass (two where a
+        column needs the rescaling) and the scaling stays lazy.
+    source : str, optional
+        The file X came from, for the messages.
 
     Returns
     -------
@@ -38,25 +53,91 @@ def standardize(X: Any) -> tuple[Any, Any, Any]:
     mean : ndarray or Series of shape (n_features,)
         In memory (computed) even for Dask input; a Series for DataFrames.
     scale : ndarray or Series of shape (n_features,)
+
+    Raises
+    ------
+    DataError
+        Naming the column whose spread cannot be represented as a positive
+        float64 (values differing only below ~1e-308).
     """
     from noloop.linear_model._dask import is_dask
 
-    mean = X.mean(axis=0)
-    scale = X.std(axis=0, ddof=0)
-    if is_dask(X):
-        import dask
+    compute = _dask_compute if is_dask(X) else _identity
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):  # checked just below
+        mean, scale, peak = compute(X.mean(axis=0), X.std(axis=0, ddof=0), abs(X).max(axis=0))
+    unsafe = _is_unsafe(mean, scale, peak)
+    if unsafe:
+        peak = _where_positive(peak)
+        shrunk = _apply(X, _divide, peak)
+        mean, scale = compute(shrunk.mean(axis=0), shrunk.std(axis=0, ddof=0))
+        shift, divisor = mean, _where_positive(scale)
+        mean, scale = mean * peak, scale * peak
+        _check_scale(scale, divisor, source)
+    scale = _where_positive(scale)
+    if unsafe:
+        return _apply(X, _scale_shrunk, peak, shift, divisor), mean, scale
+    return _apply(X, _scale_rows, mean, scale), mean, scale
 
-        mean, scale = dask.compute(mean, scale)
-        scale[scale == 0] = 1.0
-        if hasattr(X, "map_partitions"):  # a dask DataFrame: keep its columns and dtypes
-            return X.map_partitions(_scale_rows, mean, scale, meta=X._meta), mean, scale
-        return _scale_rows(X, mean, scale), mean, scale
-    scale[scale == 0] = 1.0
-    return _scale_rows(X, mean, scale), mean, scale
+
+def _identity(*values: Any) -> tuple[Any, ...]:
+    return values
+
+
+def _dask_compute(*values: Any) -> tuple[Any, ...]:
+    import dask
+
+    return dask.compute(*values)
+
+
+def _is_unsafe(mean: Any, scale: Any, peak: Any) -> bool:
+    """Whether any column's statistics need the rescaled computation."""
+    peak = np.asarray(peak, dtype=np.float64)
+    finite = np.isfinite(np.asarray(mean, dtype=np.float64)) & \
+        np.isfinite(np.asarray(scale, dtype=np.float64))
+    extreme = (peak > _SAFE_PEAK[1]) | ((peak > 0) & (peak < _SAFE_PEAK[0]))
+    return bool((~finite | extreme).any())
+
+
+def _where_positive(values: Any) -> Any:
+    """``values`` with zeros (constant or all-zero columns) replaced by 1."""
+    values = values.copy()
+    values[values == 0] = 1.0
+    return values
+
+
+def _check_scale(scale: Any, divisor: Any, source: str | None) -> None:
+    """Refuse a column whose spread underflows to 0 once scaled back (values below ~1e-308)."""
+    lost = (np.asarray(scale, dtype=np.float64) == 0) & (np.asarray(divisor) != 1.0)
+    if lost.any():
+        from noloop.errors import DataError
+
+        names = list(scale.index) if hasattr(scale, "index") else list(range(len(scale)))
+        column = names[int(np.flatnonzero(lost)[0])]
+        raise DataError(
+            f"{source + ': ' if source else ''}column {column!r}: its values differ only below "
+            "~1e-308, too little to standardize in float64; multiply the column by a large "
+            "factor or train with --no-standardize"
+        )
+
+
+def _apply(X: Any, function: Any, *statistics: Any) -> Any:
+    """``function(X, *statistics)``, lazily per partition for a dask DataFrame."""
+    if hasattr(X, "map_partitions"):  # a dask DataFrame: keep its columns and dtypes
+        return X.map_partitions(function, *statistics, meta=X._meta)
+    return function(X, *statistics)
+
+
+def _divide(X: Any, divisor: Any) -> Any:
+    return X / divisor
 
 
 def _scale_rows(X: Any, mean: Any, scale: Any) -> Any:
     return (X - mean) / scale
+
+
+def _scale_shrunk(X: Any, peak: Any, shift: Any, divisor: Any) -> Any:
+    # (X/peak − mean/peak) / (scale/peak): no intermediate beyond ±2 · max|X| / peak
+    return (X / peak - shift) / divisor
 
 
 def fold_standardization(model: Any, mean: Any, scale: Any) -> Any:

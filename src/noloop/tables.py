@@ -38,6 +38,7 @@ __all__ = [
     "read_table",
     "select_features",
     "split_features",
+    "evaluation_labels",
     "write_table",
     "in_test_split",
     "is_dataset_path",
@@ -72,7 +73,7 @@ def table_format(path: str | os.PathLike, fmt: str | None = None) -> str:
         if fmt not in TABLE_FORMATS:
             raise DataError(f"--format must be one of {', '.join(TABLE_FORMATS)}; got {fmt!r}")
         return fmt
-    suffix = Path(path).suffix.lower()
+    suffix = _suffix(path)
     if suffix not in _EXTENSIONS:
         raise DataError(
             f"{path}: cannot tell the format from the extension {suffix or '(none)'!r}; expected "
@@ -81,14 +82,38 @@ def table_format(path: str | os.PathLike, fmt: str | None = None) -> str:
     return _EXTENSIONS[suffix]
 
 
-def read_table(path: str | os.PathLike, fmt: str | None = None) -> pd.DataFrame:
-    """Read a CSV, Parquet, ``.npy`` or ``.npz`` file into a DataFrame with at least one row.
+def _suffix(path: str | os.PathLike) -> str:
+    """The extension that names the format: ``.csv`` for ``data.csv.gz`` (gzip is read as such)."""
+    suffixes = [suffix.lower() for suffix in Path(path).suffixes]
+    if len(suffixes) >= 2 and suffixes[-1] == ".gz":
+        return suffixes[-2]
+    return Path(path).suffix.lower()
+
+
+def read_table(
+    path: str | os.PathLike, fmt: str | None = None, *, allow_empty: bool = False
+) -> pd.DataFrame:
+    """Read a CSV, Parquet, ``.npy`` or ``.npz`` file into a DataFrame.
+
+    CSV is read by ``pd.read_csv`` (so columns get pandas' types) with one
+    difference that keeps a user's data as written: only an empty cell is
+    missing (``NA``, ``None``, ``null`` or ``n/a`` are text, and so labels). Gzip
+    files (``.csv.gz``, or any CSV starting with gzip's magic bytes) are
+    decompressed. A header cell that is empty or ``Unnamed: N`` (the index
+    ``DataFrame.to_csv()`` writes) is refused, not used as a feature: write the
+    file with ``index=False``. Duplicate column names are refused (pandas would
+    rename the second ``y`` to ``y.1``). The physical line of each CSV row
+    (after blank lines and multi-line quoted fields) is kept in
+    ``frame.attrs["lines"]`` for the messages.
 
     Parameters
     ----------
     path : str or path-like
     fmt : {"csv", "parquet", "npy", "npz"}, optional
         The format, when the extension does not say.
+    allow_empty : bool, default=False
+        Accept a header without rows (``predict`` writes an empty output for
+        it); training refuses such a file.
 
     Returns
     -------
@@ -97,10 +122,12 @@ def read_table(path: str | os.PathLike, fmt: str | None = None) -> pd.DataFrame:
     Raises
     ------
     DataError
-        When the file is missing, empty, has a header but no rows, has ragged
-        rows, is binary or not UTF-8 where text was expected, or is not a
-        readable file of its format. The message names the file and, where it
-        can, the line.
+        When the file is missing, empty, has a header but no rows (unless
+        ``allow_empty``), has ragged rows, duplicate or missing column names,
+        a field that never ends (a stray quote), a single column that looks
+        semicolon- or tab-separated, is binary or not UTF-8 where text was
+        expected, or is not a readable file of its format. The message names
+        the file and, where it can, the physical line.
     """
     path = Path(path)
     kind = table_format(path, fmt)
@@ -116,15 +143,45 @@ def read_table(path: str | os.PathLike, fmt: str | None = None) -> pd.DataFrame:
     frame = reader(path)
     if len(frame.columns) == 0:
         raise DataError(f"{path}: no columns found")
-    if len(frame) == 0:
+    _check_column_names(path, [str(column) for column in frame.columns])
+    if len(frame) == 0 and not allow_empty:
         raise DataError(f"{path}: has a header ({len(frame.columns)} columns) but no rows of data")
     return frame
 
 
+def _check_column_names(path: str | os.PathLike, names: list[str]) -> None:
+    """Refuse duplicate names and empty or ``Unnamed: N`` ones (a pandas index written by to_csv)."""
+    seen: dict[str, int] = {}
+    for number, name in enumerate(names, start=1):
+        if not name.strip() or name.startswith("Unnamed: "):
+            raise DataError(
+                f"{path}: column {number} has no name in the header ({name!r}); if it is the "
+                "index pandas writes with DataFrame.to_csv(), write the file with "
+                "to_csv(index=False) or delete that column; otherwise name it"
+            )
+        if name in seen:
+            raise DataError(
+                f"{path}: the column name {name!r} appears twice in the header (columns "
+                f"{seen[name]} and {number}); expected unique names"
+            )
+        seen[name] = number
+
+
+_DELIMITERS = {";": "semicolon", "\t": "tab", "|": "pipe"}
+
+
 def _read_csv(path: Path) -> pd.DataFrame:
+    import gzip
+    import zlib
+
     import pandas as pd
 
     raw = path.read_bytes()
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as error:
+            raise DataError(f"{path}: is a damaged gzip file ({error})") from None
     if b"\x00" in raw[:65536]:
         raise DataError(f"{path}: looks like a binary file (it holds NUL bytes), not CSV text")
     try:
@@ -136,27 +193,70 @@ def _read_csv(path: Path) -> pd.DataFrame:
         ) from None
     if not text.strip():
         raise DataError(f"{path}: the file is empty; expected a header line and rows of data")
-    _check_rectangular(path, text)
+    header, lines = _scan_csv(path, text)
+    _check_column_names(path, header)  # before pandas renames a second 'y' to 'y.1'
     try:
-        return pd.read_csv(io.StringIO(text), skip_blank_lines=True, keep_default_na=True)
+        # only an empty cell is missing: NA, None, null or n/a are a user's text (labels)
+        frame = pd.read_csv(io.StringIO(text), skip_blank_lines=True, keep_default_na=False,
+                            na_values=[""])
     except (pd.errors.ParserError, ValueError) as error:
         raise DataError(f"{path}: is not valid CSV ({' '.join(str(error).split())})") from None
+    if len(lines) == len(frame):
+        frame.attrs["lines"] = lines
+    return frame
 
 
-def _check_rectangular(path: Path, text: str) -> None:
-    """Every non-blank row must have as many fields as the header (pandas would pad short rows)."""
-    rows = csv.reader(io.StringIO(text))
-    expected = None
-    for row in rows:
-        if not row or (len(row) == 1 and not row[0].strip()):
-            continue
-        if expected is None:
-            expected = len(row)
-            continue
-        if len(row) != expected:
+def _scan_csv(path: Path, text: str) -> tuple[list[str], list[int]]:
+    """(the header, the physical line where each data row starts), as pandas will read them.
+
+    Blank and whitespace-only lines are skipped, as pandas skips them. Every
+    row must have as many fields as the header (pandas would pad short rows).
+    """
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header: list[str] | None = None
+    lines: list[int] = []
+    start = 1
+    try:
+        for row in reader:
+            first, start = start, reader.line_num + 1
+            if not row or (len(row) == 1 and row[0] != "" and not row[0].strip()):
+                continue
+            if header is None:
+                header = row
+                _check_delimiter(path, header)
+                continue
+            if len(row) != len(header):
+                raise DataError(f"{path}: line {first} has {len(row)} fields, but the header has "
+                                f"{len(header)}{_quote_hint(row, first, reader.line_num)}")
+            lines.append(first)
+    except csv.Error as error:
+        raise DataError(
+            f"{path}: line {start}: cannot be read as CSV ({error}); a field there never ends, "
+            "most often because of a stray '\"' that opens a quoted field: remove it or close "
+            "the quotes"
+        ) from None
+    if header is None:  # only blank lines and empty quoted fields ("")
+        raise DataError(f"{path}: the file holds no header line; expected column names and rows")
+    return header, lines
+
+
+def _check_delimiter(path: Path, header: list[str]) -> None:
+    if len(header) != 1:
+        return
+    for delimiter, name in _DELIMITERS.items():
+        if delimiter in header[0]:
             raise DataError(
-                f"{path}: line {rows.line_num} has {len(row)} fields, but the header has {expected}"
+                f"{path}: line 1 holds a single column {header[0][:60]!r}; noloop reads "
+                f"comma-separated CSV and this file looks {name}-separated: save it with commas "
+                "(pandas: to_csv(path, index=False))"
             )
+
+
+def _quote_hint(row: list[str], first: int, last: int) -> str:
+    if last == first or not any("\n" in field or "\r" in field for field in row):
+        return ""
+    return (f" (this row spans lines {first}-{last} inside quotes: a stray '\"' may have opened "
+            "a quoted field that never closes)")
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
@@ -216,7 +316,11 @@ def _read_npz(path: Path) -> pd.DataFrame:
 # ------------------------------------------------------------------ checking
 
 
-def _line_of(position: int, fmt: str) -> str:
+def _line_of(frame: pd.DataFrame, position: int, fmt: str) -> str:
+    """Where row ``position`` of ``frame`` sits: its physical CSV line, else its row number."""
+    lines = frame.attrs.get("lines")
+    if lines is not None and len(lines) == len(frame):
+        return f"line {lines[position]}"
     # CSV data row i sits on line i + 2 (1-based, after the header); elsewhere name the row
     return f"line {position + 2}" if fmt == "csv" else f"row {position + 1}"
 
@@ -227,12 +331,18 @@ def _numeric_column(path: str, frame: pd.DataFrame, column: str, fmt: str) -> np
     values = frame[column]
     if values.dtype == bool:
         return values.to_numpy(dtype=np.float64)
+    if pd.api.types.is_datetime64_any_dtype(values.dtype) or \
+            pd.api.types.is_timedelta64_dtype(values.dtype):
+        raise DataError(
+            f"{path}: column {column!r} holds dates or times ({values.dtype}); expected numbers: "
+            "convert it (e.g. to seconds since an epoch) or drop it"
+        )
     numeric = pd.to_numeric(values, errors="coerce")
     not_number = numeric.isna() & values.notna()
     if not_number.any():
         position = int(np.flatnonzero(not_number.to_numpy())[0])
         raise DataError(
-            f"{path}: column {column!r}, {_line_of(position, fmt)}: "
+            f"{path}: column {column!r}, {_line_of(frame, position, fmt)}: "
             f"{values.iloc[position]!r} is not a number"
         )
     array = numeric.to_numpy(dtype=np.float64)
@@ -241,7 +351,7 @@ def _numeric_column(path: str, frame: pd.DataFrame, column: str, fmt: str) -> np
         position = int(np.flatnonzero(bad)[0])
         what = "an empty or NaN cell" if np.isnan(array[position]) else "an infinite value"
         raise DataError(
-            f"{path}: column {column!r}, {_line_of(position, fmt)}: {what}; "
+            f"{path}: column {column!r}, {_line_of(frame, position, fmt)}: {what}; "
             f"expected a finite number ({int(bad.sum())} such cell(s) in this column)"
         )
     return array
@@ -313,30 +423,100 @@ def split_features(
         classes are present, or a feature cell is not a finite number.
     """
     if target not in frame.columns:
-        raise DataError(
-            f"{path}: no column named {target!r} (the --target); columns are "
-            f"{', '.join(map(repr, map(str, frame.columns)))}"
-        )
+        _present_labels(frame, target, path, fmt)  # names the columns
     features = [str(column) for column in frame.columns if column != target]
     if not features:
         raise DataError(f"{path}: only the target column {target!r}; expected feature columns too")
-    labels = frame[target]
-    if labels.isna().any():
-        position = int(np.flatnonzero(labels.isna().to_numpy())[0])
-        raise DataError(
-            f"{path}: column {target!r}, {_line_of(position, fmt)}: the label is empty"
-        )
+    labels = _present_labels(frame, target, path, fmt)
     y = labels.to_numpy()
     if y.dtype == object:
         y = y.astype(str)
+    if y.dtype.kind == "f" and not np.all(y == np.round(y)):
+        position = int(np.flatnonzero(y != np.round(y))[0])
+        raise DataError(
+            f"{path}: column {target!r}, {_line_of(frame, position, fmt)}: the label "
+            f"{y[position].item()!r} is not a whole number; a classifier needs classes (whole "
+            "numbers or text), not continuous values"
+        )
     classes = np.unique(y)
     if classes.size < 2:
         raise DataError(
-            f"{path}: column {target!r} holds a single class ({classes[0]!r}); a classifier "
-            "needs at least two"
+            f"{path}: column {target!r} holds a single class ({classes.tolist()[0]!r}); a "
+            "classifier needs at least two"
         )
     frame = frame.rename(columns=str)
     return select_features(frame, features, path, fmt), y, features
+
+
+def _present_labels(frame: pd.DataFrame, target: str, path: str, fmt: str,
+                    expected: str = "") -> pd.Series:
+    """The column ``target``, refusing an empty label with its line."""
+    if target not in frame.columns:
+        raise DataError(f"{path}: no column named {target!r} (the --target); columns are "
+                        f"{', '.join(map(repr, map(str, frame.columns)))}")
+    labels = frame[target]
+    empty = labels.isna().to_numpy()
+    if empty.any():
+        position = int(np.flatnonzero(empty)[0])
+        raise DataError(
+            f"{path}: column {target!r}, {_line_of(frame, position, fmt)}: the label is empty"
+            f"{expected} ({int(empty.sum())} empty label(s) in this column)"
+        )
+    return labels
+
+
+def evaluation_labels(
+    frame: pd.DataFrame, target: str, classes: Any, path: str, fmt: str = "csv"
+) -> np.ndarray:
+    """The column ``target`` as the model's own class values, each label checked as read.
+
+    Labels are compared as the file holds them, never converted to the
+    classes' type first (so 2 is not True, 0.5 is not 0): the rule is that of
+    :func:`noloop.metrics.match_classes` (numbers by value, text by its text,
+    True/False only as themselves; a model trained on 0, 1 and "other" scores
+    a file holding only 0 and 1).
+
+    Parameters
+    ----------
+    frame : DataFrame of shape (n_rows, n_columns)
+        As :func:`read_table` read it.
+    target : str
+        The label column.
+    classes : array-like of shape (n_classes,)
+        The model's ``classes_``.
+    path : str
+        The file ``frame`` came from, for the messages.
+    fmt : str, default="csv"
+
+    Returns
+    -------
+    y : ndarray of shape (n_rows,)
+        Elements of ``classes``.
+
+    Raises
+    ------
+    DataError
+        Naming the file, the column and the line of the first empty label or
+        of the first label that is not one of the model's classes.
+    """
+    from noloop.metrics import match_classes
+
+    classes = np.asarray(classes)
+    listing = ", ".join(map(repr, classes.tolist()))
+    labels = _present_labels(frame, target, path, fmt,
+                             expected=f"; expected one of the model's classes {listing}")
+    indices = match_classes(labels, classes)
+    unknown = indices < 0
+    if unknown.any():
+        position = int(np.flatnonzero(unknown)[0])
+        others = sorted({repr(value) for value in labels[unknown].tolist()})
+        raise DataError(
+            f"{path}: column {target!r}, {_line_of(frame, position, fmt)}: the label "
+            f"{labels.iloc[position:position + 1].tolist()[0]!r} is not one of the model's "
+            f"classes {listing} "
+            f"({int(unknown.sum())} such row(s); labels {', '.join(others[:5])})"
+        )
+    return classes[indices]
 
 
 def in_test_split(rows: pd.DataFrame, fraction: float, seed: int, columns: list[str]) -> pd.Series:
@@ -438,6 +618,24 @@ def _dataset_files(text: str) -> list[str]:
     return files
 
 
+def _csv_header(path: Path) -> list[str]:
+    """The first non-blank record of a (maybe gzip) CSV file, its delimiter checked."""
+    import gzip
+
+    with open(path, "rb") as probe:
+        gzipped = probe.read(2) == b"\x1f\x8b"
+    opener: Any = gzip.open if gzipped else open
+    try:
+        with opener(path, "rt", encoding="utf-8-sig", newline="") as handle:
+            for row in csv.reader(handle):
+                if row and not (len(row) == 1 and not row[0].strip()):
+                    _check_delimiter(path, row)
+                    return row
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        raise DataError(f"{path}: cannot read its header line ({error})") from None
+    raise DataError(f"{path}: the file is empty; expected a header line and rows of data")
+
+
 def _read_parquet_part(path: str) -> pd.DataFrame:
     return _read_parquet(Path(path))
 
@@ -470,14 +668,18 @@ def read_dask_table(path: str | os.PathLike, fmt: str | None = None) -> Any:
         if kind == "parquet":
             return dd.from_map(_read_parquet_part, _dataset_files(text))
         if kind == "csv":
-            return dd.read_csv(text)
+            files = _dataset_files(text)
+            _check_column_names(files[0], _csv_header(Path(files[0])))
+            # as in memory: only empty cells are missing, and gzip files are read whole
+            return dd.read_csv(text, keep_default_na=False, na_values=[""],
+                               blocksize=None if files[0].endswith(".gz") else "default")
     except (OSError, ValueError) as error:
         raise DataError(f"{text}: cannot be read as {kind} ({' '.join(str(error).split())})") \
             from None
     raise DataError(f"{text}: Dask reads CSV or Parquet datasets; got format {kind!r}")
 
 
-def dask_features(frame: Any, columns: list[str], path: str) -> Any:
+def dask_features(frame: Any, columns: list[str], path: str, target: str | None = None) -> Any:
     """The named numeric columns of a dask DataFrame, after one pass that refuses NaN/inf.
 
     Parameters
@@ -486,30 +688,55 @@ def dask_features(frame: Any, columns: list[str], path: str) -> Any:
     columns : list of str
     path : str
         Where ``frame`` came from, for the messages.
+    target : str, optional
+        The label column: the same pass refuses empty labels in it.
 
     Returns
     -------
     X : dask.dataframe.DataFrame of shape (n_rows, len(columns)), float64, lazy
+
+    Raises
+    ------
+    DataError
+        Naming the file and the columns that are missing, hold text or dates,
+        hold empty, NaN or infinite cells, or the empty labels; or when the
+        data has a header but no rows.
     """
     import dask
+    import pandas as pd
 
     missing = [column for column in columns if column not in frame.columns]
     if missing:
         raise DataError(f"{path}: missing column(s) {', '.join(map(repr, missing))}; needed "
                         f"{', '.join(map(repr, columns))}")
     selected = frame[columns]
-    text_columns = [column for column, dtype in selected.dtypes.items()
-                    if not (np.issubdtype(dtype, np.number) or dtype == bool)]
-    if text_columns:
-        raise DataError(f"{path}: column(s) {', '.join(map(repr, text_columns))} hold text; "
-                        "expected numbers")
-    bad = (~np.isfinite(selected.astype("float64"))).sum()
-    (counts,) = dask.compute(bad)
-    bad_columns = [f"{column!r} ({int(count)} cells)" for column, count in counts.items() if count]
+    not_numbers = {column: dtype for column, dtype in selected.dtypes.items()
+                   if not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype))}
+    if not_numbers:
+        if len(frame.head(1, npartitions=-1)) == 0:
+            raise DataError(f"{path}: has a header ({len(frame.columns)} columns) but no rows of data")
+        dates = [column for column, dtype in not_numbers.items()
+                 if pd.api.types.is_datetime64_any_dtype(dtype)
+                 or pd.api.types.is_timedelta64_dtype(dtype)]
+        what = "dates or times" if dates else "text"
+        raise DataError(f"{path}: column(s) {', '.join(map(repr, dates or list(not_numbers)))} "
+                        f"hold {what}; expected numbers")
+    numbers = selected.astype("float64")
+    checks = {"bad": (~np.isfinite(numbers)).sum(), "rows": numbers.shape[0]}
+    if target is not None:
+        checks["empty_labels"] = frame[target].isna().sum()
+    (counts,) = dask.compute(checks)
+    if counts["rows"] == 0:
+        raise DataError(f"{path}: has a header ({len(frame.columns)} columns) but no rows of data")
+    bad_columns = [f"{column!r} ({int(count)} cells)" for column, count in counts["bad"].items()
+                   if count]
     if bad_columns:
         raise DataError(f"{path}: empty, NaN or infinite cells in column(s) "
                         f"{', '.join(bad_columns)}; expected finite numbers")
-    return selected.astype("float64")
+    if counts.get("empty_labels"):
+        raise DataError(f"{path}: column {target!r}: {int(counts['empty_labels'])} empty label(s); "
+                        "every row needs a label")
+    return numbers
 
 
 def write_dask_table(frame: Any, path: str | os.PathLike) -> None:
