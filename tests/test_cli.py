@@ -322,7 +322,8 @@ def test_evaluating_on_labels_the_model_never_saw_is_one_line(noloop, tmp_path, 
     data = tmp_path / "other.csv"
     binary_frame.assign(label=binary_frame["label"] + 5).to_csv(data, index=False)
     line = one_error_line(noloop("evaluate", good_model, data, "--target", "label"))
-    assert line == "error: labels 5, 6 are not among the model's classes 0, 1"
+    assert line == (f"error: {data}: column 'label', line 2: the label 6 is not one of the "
+                    "model's classes 0, 1 (300 such row(s); labels 5, 6)")
 
 
 def test_usage_errors_are_one_line_too(noloop, tmp_path):
@@ -491,3 +492,14 @@ def test_ctrl_c_is_one_line_and_status_130(tmp_path, good_model, moment):
     assert (process.returncode, err) == (130, "error: interrupted\n"), err
     assert digest(good_model) == before
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_predict_on_a_header_only_file_writes_an_empty_table(noloop, tmp_path, good_model,
+                                                             binary_frame):
+    header_only = tmp_path / "empty.csv"
+    binary_frame.drop(columns="label").head(0).to_csv(header_only, index=False)
+    result = noloop("predict", good_model, header_only, "--output", tmp_path / "p.csv", "--proba")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "p.csv").read_text().strip() == "prediction,proba_0,proba_1"
+    trained = noloop("train", header_only, "--target", "f0", "--model", tmp_path / "m.safetensors")
+    assert trained.returncode == 2 and not (tmp_path / "m.safetensors").exists()

@@ -443,14 +443,15 @@ def model_features(model: Any) -> list[str]:
     return [str(i) for i in range(model.n_features_in_)]
 
 
-def read_model_rows(args: argparse.Namespace, model: Any) -> tuple[Any, Any]:
+def read_model_rows(args: argparse.Namespace, model: Any, *, allow_empty: bool = False
+                    ) -> tuple[Any, Any]:
     """(the whole table ``args.data``, its model columns as a checked float DataFrame)."""
     import pandas as pd
 
     from noloop.tables import read_table, select_features, table_format
 
     fmt = table_format(args.data, args.format)
-    frame = read_table(args.data, fmt).rename(columns=str)
+    frame = read_table(args.data, fmt, allow_empty=allow_empty).rename(columns=str)
     features = model_features(model)
     X = pd.DataFrame(select_features(frame, features, str(args.data), fmt), columns=features)
     return frame, X

@@ -29,17 +29,12 @@ def run(args: argparse.Namespace) -> int:
 
     from noloop.metrics import classification_metrics
     from noloop.persistence import load_model
-    from noloop.tables import DataError
+    from noloop.tables import evaluation_labels, table_format
 
     model, training = load_model(args.model, with_metrics=True)
     frame, X = read_model_rows(args, model)
-    if args.target not in frame.columns:
-        raise DataError(f"{args.data}: no column named {args.target!r} (the --target)")
-    y = frame[args.target].to_numpy()
-    if y.dtype == object:
-        y = y.astype(str)
-    y = y.astype(model.classes_.dtype) if model.classes_.dtype.kind in "iufb" and \
-        y.dtype.kind in "iufb" else y
+    y = evaluation_labels(frame, args.target, model.classes_, str(args.data),
+                          table_format(args.data, args.format))
     metrics = classification_metrics(
         model, X if hasattr(model, "feature_names_in_") else X.to_numpy(), y)
     if args.json:

@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     model = load_model(args.model)
     if on_dask:
         return _predict_dask(args, model)
-    _, X = read_model_rows(args, model)
+    _, X = read_model_rows(args, model, allow_empty=True)  # a header-only file: no rows out
     out = _prediction_frame(X, model, args.proba)
     write_table(out, args.output, output_format)
     if args.output != "-":
@@ -74,6 +74,10 @@ def _prediction_frame(rows: Any, model: Any, proba: bool) -> Any:
     """Predicted labels (and per-class probabilities) for a pandas frame of feature columns."""
     import pandas as pd
 
+    if len(rows) == 0:  # the estimator refuses 0 rows; the output is just its header
+        empty = pd.DataFrame({"prediction": model.classes_[:0]})
+        return empty.assign(**{f"proba_{label}": [] for label in model.classes_}) if proba \
+            else empty
     X = rows if hasattr(model, "feature_names_in_") else rows.to_numpy()
     out = pd.DataFrame({"prediction": model.predict(X)}, index=rows.index)
     if proba:

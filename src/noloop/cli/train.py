@@ -142,7 +142,7 @@ def _train_dask(args: argparse.Namespace) -> int:
             in_test = frame.map_partitions(in_test_split, args.test_size, args.seed, features,
                                            meta=("in_test", bool))
             parts = {"train": frame[~in_test], "test": frame[in_test]}
-        data = {name: (dask_features(part, features, str(args.data)), part[args.target])
+        data = {name: (dask_features(part, features, str(args.data), target=args.target), part[args.target])
                 for name, part in parts.items()}
         X_train, y_train = data["train"]
         say(args, f"training on {args.data} with Dask ({where}), {len(features)} features, "
@@ -157,7 +157,7 @@ def _fit(args: argparse.Namespace, X: Any, y: Any, learning_rate: float | str, l
     from noloop.preprocessing import fold_standardization, standardize
 
     if args.standardize:
-        X, mean, scale = standardize(X)
+        X, mean, scale = standardize(X, source=str(args.data))
     progress = Progress(args, args.max_iter, label)
     model = LogisticRegression(
         penalty=None if args.penalty == "none" else "l2", C=args.C, solver=args.solver,

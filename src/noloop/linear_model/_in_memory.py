@@ -88,16 +88,20 @@ def _validated_Xy(estimator: Any, X: Any, y: Any) -> tuple[Any, Any, Any]:
     if _is_foreign_array(X) or _is_foreign_array(y):
         X, xp = _validated_X(estimator, X, reset=True)
         return X, y, xp
-    X, y = validate_data(estimator, X, y, dtype=[np.float64, np.float32], accept_sparse=False,
-                         y_numeric=False, multi_output=False)
+    with np.errstate(over="ignore", invalid="ignore"):  # see _validated_X
+        X, y = validate_data(estimator, X, y, dtype=[np.float64, np.float32],
+                             accept_sparse=False, y_numeric=False, multi_output=False)
     return X, y, namespace(X)
 
 
 def _validated_X(estimator: Any, X: Any, *, reset: bool) -> tuple[Any, Any]:
     """X as an array noloop can compute on, with its namespace."""
     if not _is_foreign_array(X):
-        X = validate_data(estimator, X, reset=reset, dtype=[np.float64, np.float32],
-                          accept_sparse=False)
+        # scikit-learn's finiteness check sums X first: finite columns near ±1e308 overflow
+        # that sum (a warning, then an exact check that passes); the warning is noise
+        with np.errstate(over="ignore", invalid="ignore"):
+            X = validate_data(estimator, X, reset=reset, dtype=[np.float64, np.float32],
+                              accept_sparse=False)
         return X, namespace(X)
     xp = namespace(X)
     if X.ndim != 2:
