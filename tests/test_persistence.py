@@ -131,7 +131,7 @@ BAD_FILES = {
                                                  noloop_version="9.0"),
                       "written in model format 99 by noloop 9.0"),
     "missing field": (lambda good, bad: _rewrite(good, bad, drop=["classes_dtype"]),
-                      "corrupt noloop model file \\('classes_dtype'\\)"),
+                      "field `classes_dtype`: expected a NumPy dtype; got no such field"),
     "NaN weights": (lambda good, bad: _rewrite(good, bad, tensors={"coef": np.full((1, 4), np.nan)}),
                     "`coef` must be finite"),
     "wrong coef shape": (lambda good, bad: _rewrite(good, bad, tensors={"coef": np.zeros((2, 4))}),
@@ -146,7 +146,7 @@ BAD_FILES = {
                                                           hyperparameters='{"alpha": 1}'),
                                "unknown parameter"),
     "metrics not an object": (lambda good, bad: _rewrite(good, bad, metrics="[1]"),
-                              "`metrics` must be a JSON object"),
+                              "field `metrics`: expected a JSON object; got a JSON array"),
 }
 
 
