@@ -105,15 +105,33 @@ def good_file(tmp_path_factory, binary):
     return path
 
 
+def _split(raw):
+    """A safetensors file's header (as JSON) and the bytes after it."""
+    (length,) = struct.unpack("<Q", raw[:8])
+    return json.loads(raw[8:8 + length]), raw[8 + length:]
+
+
+def _join(header, buffer):
+    text = json.dumps(header).encode()
+    return struct.pack("<Q", len(text)) + text + buffer
+
+
 def _rewrite(source, target, *, tensors=None, drop=(), **metadata_changes):
     """A copy of the model file ``source`` with some tensors or metadata fields replaced or dropped."""
     raw = source.read_bytes()
-    (length,) = struct.unpack("<Q", raw[:8])
-    metadata = json.loads(raw[8:8 + length])["__metadata__"]
+    metadata = _split(raw)[0]["__metadata__"]
     metadata.update(metadata_changes)
     for field in drop:
         del metadata[field]
     target.write_bytes(save({**load(raw), **(tensors or {})}, metadata=metadata))
+    return target
+
+
+def _edit_header(source, target, edit):
+    """A copy of ``source`` whose JSON header ``edit`` changed in place; the tensor bytes stay."""
+    header, buffer = _split(source.read_bytes())
+    edit(header)
+    target.write_bytes(_join(header, buffer))
     return target
 
 
@@ -147,6 +165,79 @@ BAD_FILES = {
                                "unknown parameter"),
     "metrics not an object": (lambda good, bad: _rewrite(good, bad, metrics="[1]"),
                               "field `metrics`: expected a JSON object; got a JSON array"),
+    # item 6: values
+    "infinite intercept": (lambda good, bad: _rewrite(good, bad,
+                                                      tensors={"intercept": np.array([np.inf])}),
+                           "`intercept` must be finite"),
+    "int64 coef": (lambda good, bad: _rewrite(good, bad, tensors={"coef": np.ones((1, 4), np.int64)}),
+                   "field `coef`: expected a tensor of dtype F32 or F64; got dtype 'I64'"),
+    "float16 coef": (lambda good, bad: _rewrite(good, bad,
+                                                tensors={"coef": np.ones((1, 4), np.float16)}),
+                     "field `coef`: expected a tensor of dtype F32 or F64; got dtype 'F16'"),
+    "huge coef": (lambda good, bad: _rewrite(good, bad, tensors={"coef": np.full((1, 4), 1e200)}),
+                  "field `coef`: expected weights of magnitude at most 1.34e\\+154; got 1e\\+200"),
+    "repeated classes": (lambda good, bad: _rewrite(good, bad, classes="[0, 0]"),
+                         "`classes` must be unique and sorted"),
+    "class that overflows its dtype": (
+        lambda good, bad: _rewrite(good, bad, classes="[0, 10000000000.0]", classes_dtype="<f2"),
+        "field `classes`: expected labels that float16 .* holds exactly"),
+    "string class cut by its dtype": (
+        lambda good, bad: _rewrite(good, bad, classes='["no", "yes"]', classes_dtype="<U1"),
+        "field `classes`: expected labels that <U1 .* holds exactly"),
+    "bools as integer classes": (lambda good, bad: _rewrite(good, bad, classes="[false, true]"),
+                                 "field `classes`: expected a JSON array of 2 labels of type int64"),
+    "object classes": (lambda good, bad: _rewrite(good, bad, classes_dtype="|O"),
+                       "field `classes_dtype`: expected a NumPy dtype of bools, integers"),
+    "dtype field unlike coef": (lambda good, bad: _rewrite(good, bad, dtype="float32"),
+                                "field `dtype`: expected float64, the dtype of coef"),
+    "feature names not a list": (lambda good, bad: _rewrite(good, bad, feature_names="{}"),
+                                 "field `feature_names`: expected a JSON array of strings"),
+    "shape unlike the bytes": (
+        lambda good, bad: _edit_header(good, bad, lambda h: h["coef"].update(shape=[1, 5])),
+        r"field `coef`: expected data_offsets \[begin, begin \+ 40\]"),
+    "data beyond the file": (
+        lambda good, bad: _edit_header(good, bad, lambda h: h["intercept"].update(
+            data_offsets=[10**6, 10**6 + 8])), "field `intercept`: expected data_offsets"),
+    "a tensor too many": (
+        lambda good, bad: _edit_header(good, bad, lambda h: h.update(extra=h["intercept"])),
+        "field `tensors`: expected coef, intercept and optionally loss_history"),
+    "negative class weight": (
+        lambda good, bad: _rewrite(good, bad, hyperparameters=json.dumps(
+            {**json.loads(_split(good.read_bytes())[0]["__metadata__"]["hyperparameters"]),
+             "class_weight": {"0": -1}})),
+        "field `hyperparameters`: expected class_weight values that are finite numbers >= 0"),
+    # item 13: malformed headers
+    "a single class": (lambda good, bad: _rewrite(good, bad, classes="[0]"),
+                       "field `classes`: expected a JSON array of 2 labels"),
+    "deeply nested classes": (lambda good, bad: _rewrite(good, bad, classes="[" * 100_000),
+                              "field `classes`: expected a JSON array .*; got text that is not JSON"),
+    "deeply nested header": (lambda good, bad: bad.write_bytes(_join([[[]]], b"")[:8].replace(
+        b"\x06", b"\xa0\x86\x01") + b"[" * 100_000), "header is not valid JSON"),
+    "metadata as a list": (lambda good, bad: _edit_header(
+        good, bad, lambda h: h.update(__metadata__=list(h["__metadata__"].items()))),
+        "is not a noloop model file"),
+    "hyperparameters as a list": (lambda good, bad: _rewrite(good, bad, hyperparameters="[]"),
+                                  "field `hyperparameters`: expected a JSON object; got a JSON array"),
+    "hyperparameter as an object": (lambda good, bad: _rewrite(good, bad,
+                                                               hyperparameters='{"solver": {}}'),
+                                    "corrupt noloop model file"),
+    "metadata value not a string": (lambda good, bad: _edit_header(
+        good, bad, lambda h: h["__metadata__"].update(n_iter=3)),
+        "field `n_iter`: expected a string"),
+    "converged neither true nor false": (lambda good, bad: _rewrite(good, bad, converged="yes"),
+                                         "field `converged`: expected true or false; got 'yes'"),
+    "metrics not JSON": (lambda good, bad: _rewrite(good, bad, metrics="{"),
+                         "field `metrics`: expected a JSON object; got text that is not JSON"),
+    "n_iter negative": (lambda good, bad: _rewrite(good, bad, n_iter="-1"),
+                        "field `n_iter`: expected an integer from 0 to 2147483647; got '-1'"),
+    "n_iter a float": (lambda good, bad: _rewrite(good, bad, n_iter="1e3"),
+                       "field `n_iter`: expected an integer"),
+    "format version 0": (lambda good, bad: _rewrite(good, bad, format_version="0"),
+                         "field `format_version`: expected an integer from 1 to 1; got '0'"),
+    "format version -1": (lambda good, bad: _rewrite(good, bad, format_version="-1"),
+                          "field `format_version`: expected an integer from 1 to 1; got '-1'"),
+    "format version 1.0": (lambda good, bad: _rewrite(good, bad, format_version="1.0"),
+                           "field `format_version`: expected an integer"),
 }
 
 

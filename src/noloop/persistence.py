@@ -341,11 +341,12 @@ def _parse_json(text: str | bytes) -> Any:
 def _json_field(path: Path, metadata: dict[str, str], field: str, expected: str,
                 default: str | None = None) -> Any:
     """The JSON value of ``metadata[field]``; ``default`` when absent (required when None)."""
-    text = _text_field(path, metadata, field, f"JSON text: {expected}", default)
+    text = _text_field(path, metadata, field, expected, default)
     try:
         return _parse_json(text)
     except (ValueError, RecursionError):  # JSONDecodeError is a ValueError, as is a 5000-digit int
-        raise _corrupt(path, field, f"JSON text: {expected}", text) from None
+        raise _corrupt(path, field, expected, _Said(f"text that is not JSON: {_shown(text)}")) \
+            from None
 
 
 def _text_field(path: Path, metadata: dict[str, str], field: str, expected: str,
@@ -369,7 +370,7 @@ def _integer_field(path: Path, metadata: dict[str, str], field: str, *, low: int
 
 def _object_field(path: Path, metadata: dict[str, str], field: str,
                   default: str | None = None) -> dict[str, Any]:
-    value = _json_field(path, metadata, field, "an object", default)
+    value = _json_field(path, metadata, field, "a JSON object", default)
     if not isinstance(value, dict):
         raise _corrupt(path, field, "a JSON object", _Said(f"a JSON {_json_type(value)}"))
     return value
@@ -471,7 +472,8 @@ def _classes(path: Path, metadata: dict[str, str], n_outputs: int) -> np.ndarray
             and all(type(value) in kinds for value in values)):
         raise _corrupt(path, "classes", expected, metadata["classes"])
     try:
-        classes = np.array(values, dtype=dtype)
+        with np.errstate(all="ignore"):  # an overflow to inf is refused just below
+            classes = np.array(values, dtype=dtype)
     except (OverflowError, ValueError):
         classes = None
     if classes is None or classes.tolist() != values:  # 1e10 as float16 is inf; 'yes' as <U1 is 'y'
@@ -481,10 +483,10 @@ def _classes(path: Path, metadata: dict[str, str], n_outputs: int) -> np.ndarray
 
 
 def _feature_names(path: Path, metadata: dict[str, str]) -> list[str] | None:
-    expected = "an array of strings (empty without names)"
+    expected = "a JSON array of strings (empty without names)"
     names = _json_field(path, metadata, "feature_names", expected)
     if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
-        raise _corrupt(path, "feature_names", f"a JSON {expected}", metadata["feature_names"])
+        raise _corrupt(path, "feature_names", expected, metadata["feature_names"])
     return names or None
 
 
