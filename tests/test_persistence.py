@@ -1,7 +1,10 @@
 """Model files: round trips, refusals that name the file and the field, atomic writes."""
 
 import json
+import os
+import stat
 import struct
+import time
 
 import numpy as np
 import pytest
@@ -11,8 +14,8 @@ from sklearn.datasets import load_iris, make_classification
 
 from noloop.errors import DataError
 from noloop.linear_model import LogisticRegression
-from noloop.persistence import (MODEL_FORMAT, atomic_write_bytes, load_model,
-                                read_model_metrics, save_model)
+from noloop.persistence import (MODEL_FORMAT, STALE_TEMPORARY_AGE_S, atomic_write_bytes,
+                                load_model, read_model_metrics, save_model)
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +69,8 @@ def test_a_model_without_feature_names_or_metrics_and_in_float32(tmp_path, binar
     assert read_model_metrics(path) == {}
 
 
-@pytest.mark.parametrize("labels", [np.array([3, 7]), np.array([0.0, 1.0]), np.array(["no", "yes"])])
+@pytest.mark.parametrize("labels", [np.array([0, 1]), np.array([3, 7]), np.array([0.0, 1.0]),
+                                    np.array(["no", "yes"])])
 def test_class_weight_keys_come_back_as_the_classes_and_the_model_refits(tmp_path, binary, labels):
     X, indices = binary
     y = labels[indices]
@@ -290,3 +294,100 @@ def test_a_write_replaces_the_file_and_a_missing_directory_is_named(tmp_path):
 
 def test_importing_persistence_loads_neither_pandas_nor_scikit_learn():
     assert heavy_imports("import noloop.persistence") == []
+
+
+@pytest.fixture
+def umask():
+    """Sets the process umask for one test, then puts the old one back."""
+    old = os.umask(0o022)
+    yield os.umask
+    os.umask(old)
+
+
+@pytest.mark.parametrize("mask", [0o022, 0o077, 0o002])
+def test_a_new_file_gets_the_mode_open_would_give_it(tmp_path, umask, mask):
+    umask(mask)
+    path = tmp_path / "new.bin"
+    atomic_write_bytes(path, b"x")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~mask
+
+
+def test_a_replaced_file_keeps_its_mode(tmp_path, umask):
+    umask(0o077)
+    path = tmp_path / "model.safetensors"
+    path.write_bytes(b"old")
+    path.chmod(0o644)
+    atomic_write_bytes(path, b"new")
+    assert (path.read_bytes(), stat.S_IMODE(path.stat().st_mode)) == (b"new", 0o644)
+
+
+def test_a_symlinked_path_is_written_through_and_stays_a_link(tmp_path):
+    real = tmp_path / "store" / "model.safetensors"
+    real.parent.mkdir()
+    real.write_bytes(b"old")
+    link = tmp_path / "current.safetensors"
+    link.symlink_to(real)
+    atomic_write_bytes(link, b"new")
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    assert real.read_bytes() == b"new"
+    assert sorted(p.name for p in real.parent.iterdir()) == ["model.safetensors"]
+
+
+def test_two_saves_of_one_model_give_the_same_bytes_that_safetensors_reads(tmp_path, iris):
+    from safetensors import safe_open
+
+    X, y = iris
+    model = LogisticRegression(class_weight={"setosa": 2.0, "virginica": 1.0}).fit(X, y)
+    first, second = tmp_path / "a.safetensors", tmp_path / "b.safetensors"
+    save_model(model, first, metrics={"b": 1, "a": {"z": 0.5, "y": 0.25}})
+    save_model(model, second, metrics={"a": {"y": 0.25, "z": 0.5}, "b": 1})
+    assert first.read_bytes() == second.read_bytes()
+    header, _ = _split(first.read_bytes())
+    assert list(header["__metadata__"]) == sorted(header["__metadata__"])
+    with safe_open(first, framework="numpy") as handle:  # the safetensors library reads it
+        assert handle.metadata() == header["__metadata__"]
+        np.testing.assert_array_equal(handle.get_tensor("coef"), model.coef_)
+
+
+def _leftover(directory, name, *, pid=None, age_s=0.0):
+    """A temporary file as a write killed before its rename leaves it (named as now, or as
+    ``tempfile.mkstemp`` named it before without ``pid``)."""
+    tag = f"{int(age_s):08x}"[-8:]
+    middle = f"{tag[:4]}_{tag[5:]}" if pid is None else f"{pid}-{tag}"
+    path = directory / f".{name}.{middle}.tmp"
+    path.write_bytes(b"half a model")
+    stamp = time.time() - age_s
+    os.utime(path, (stamp, stamp))
+    return path
+
+
+def test_temporaries_left_by_killed_writes_are_removed_by_the_next_write(tmp_path):
+    dead_pid = 2**22 + 12345  # above Linux's largest pid: no such process
+    stale = [_leftover(tmp_path, "m.safetensors", pid=dead_pid),
+             _leftover(tmp_path, "m.safetensors", age_s=STALE_TEMPORARY_AGE_S + 60),
+             _leftover(tmp_path, "m.safetensors", pid=os.getpid(), age_s=STALE_TEMPORARY_AGE_S + 60)]
+    kept = [_leftover(tmp_path, "m.safetensors", pid=os.getpid()),  # a write in progress
+            _leftover(tmp_path, "m.safetensors"),  # too young to tell
+            _leftover(tmp_path, "other.safetensors", pid=dead_pid)]  # another target's
+    atomic_write_bytes(tmp_path / "m.safetensors", b"new")
+    assert not any(path.exists() for path in stale)
+    assert all(path.exists() for path in kept)
+    assert (tmp_path / "m.safetensors").read_bytes() == b"new"
+
+
+def test_write_errors_name_the_users_path_not_the_temporary(tmp_path, monkeypatch):
+    directory = tmp_path / "model.safetensors"
+    directory.mkdir()
+    with pytest.raises(IsADirectoryError) as caught:
+        atomic_write_bytes(directory, b"x")
+    assert caught.value.filename == str(directory) and ".tmp" not in str(caught.value)
+
+    def refuse(source, target):
+        raise PermissionError(13, "Permission denied", source, target)
+
+    path = tmp_path / "m.safetensors"
+    monkeypatch.setattr(os, "replace", refuse)
+    with pytest.raises(PermissionError, match=r"Permission denied: '.*m\.safetensors'$") as caught:
+        atomic_write_bytes(path, b"x")
+    assert ".tmp" not in str(caught.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.safetensors"]
