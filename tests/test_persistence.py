@@ -7,8 +7,11 @@ import struct
 import time
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import heavy_imports
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
 from safetensors.numpy import load, save
 from sklearn.datasets import load_iris, make_classification
 
@@ -391,3 +394,145 @@ def test_write_errors_name_the_users_path_not_the_temporary(tmp_path, monkeypatc
         atomic_write_bytes(path, b"x")
     assert ".tmp" not in str(caught.value)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.safetensors"]
+
+
+# ---------------------------------------------------------------- fuzzing the model file
+
+_NESTED = ["[" * 3000, "{" * 3000, '{"a": ' * 3000, "[[[[[[1]]]]]]"]
+_NUMBERS = ["", "0", "-1", "1", "2", "1.0", " 1", "1e3", "99999999999999999999999", "NaN", "1e999"]
+# Values worth trying in each metadata field, beside random text and JSON of any shape.
+_FIELD_VALUES = {
+    "classes": ["[0]", "[0, 0]", "[1, 0]", "[0, 1, 2]", "[false, true]", "[0.5, 1.5]", '["0", "1"]',
+                "[0, 1e999]", "[NaN, 1]", "[0, 10000000000.0]", "[-1, 300]", "[0, 1.0]", "{}", "0",
+                '["setosa", "versicolor", "virginica"]', '["a", "a", "b"]', '["a", 1, 2]', "[]"],
+    "classes_dtype": ["<f2", "<f4", "<f8", "<i1", "<i8", ">i8", "<u1", "|b1", "<U1", "<U10", "<U3",
+                      "|S3", "|O", "<M8[ns]", "V8", "<c16", "float16", "int64", "<i16"],
+    "hyperparameters": ["[]", "{}", '{"C": -1}', '{"C": [1]}', '{"C": "inf"}', '{"solver": {}}',
+                        '{"penalty": []}', '{"class_weight": {"0": "x"}}',
+                        '{"class_weight": {"9": 1}}', '{"class_weight": {"setosa": -2}}',
+                        '{"class_weight": "balanced"}', '{"class_weight": []}',
+                        '{"max_iter": 1e400}', '{"max_iter": -1}', '{"verbose": true}',
+                        '{"alpha": 1}', '{"tol": null}', '{"fit_intercept": 0}'],
+    "feature_names": ["[]", "{}", '""', "0", '["a"]', '["a", "a", "b", "c"]', '["a", 1, "b", "c"]',
+                      '["a", "b", "c", "d", "e"]', '[["a"], "b", "c", "d"]'],
+    "n_features": _NUMBERS + ["3", "4", "5", "2147483648"],
+    "metrics": ["[]", "[1]", "{}", "{", '{"train": NaN}', '{"test": {"accuracy": "x"}}', "null"],
+    "n_iter": _NUMBERS + ["2147483648", "true"],
+    "converged": ["true", "false", "True", "1", "0", "null", "yes", ""],
+    "dtype": ["float32", "float64", "float16", "int64", "object", ""],
+    "stop_reason": ["", "x" * 1000, "\n"],
+    "format_version": _NUMBERS + ["01", "+1", "1 ", "١"],
+    "noloop_version": ["", "9.0", "x"],
+    "format": ["", "noloop", "noloop-logistic-regression ", "NOLOOP-LOGISTIC-REGRESSION"],
+}
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
+    max_leaves=6)
+_TENSOR_NAMES = ["coef", "intercept", "loss_history"]
+
+
+@st.composite
+def _mutations(draw):
+    """A list of changes to a model file's header and tensors, each a function of (header, buffer)."""
+    changes = []
+    for _ in range(draw(st.integers(1, 3))):
+        kind = draw(st.sampled_from(["bytes", "field"] * 4 + ["retype", "drop", "dtype", "shape",
+                                                              "offsets", "tensor", "metadata"]))
+        if kind in ("field", "retype", "drop"):
+            field = draw(st.sampled_from(list(_FIELD_VALUES)))
+            specific = st.sampled_from(_FIELD_VALUES[field])
+            value = {"field": st.one_of(specific, specific, specific, st.sampled_from(_NESTED),
+                                        st.text(max_size=8) | _JSON_VALUES.map(json.dumps)),
+                     "retype": _JSON_VALUES, "drop": st.just(None)}[kind]
+            changes.append((kind, field, draw(value)))
+        elif kind == "metadata":
+            changes.append((kind, None, draw(st.sampled_from([None, [], "x", 1, [["format", 1]]]))))
+        elif kind in ("dtype", "shape", "offsets", "tensor"):
+            strategy = {"dtype": st.sampled_from(["F16", "BF16", "F32", "F64", "I64", "U8",
+                                                  "BOOL", "x", 1]),
+                        "shape": st.lists(st.integers(-1, 6) | st.just(2**62), max_size=3),
+                        "offsets": st.lists(st.integers(-8, 200), min_size=2, max_size=2),
+                        "tensor": st.sampled_from([None, "drop", "extra", [], {"dtype": "F64"}])}
+            changes.append((kind, draw(st.sampled_from(_TENSOR_NAMES)), draw(strategy[kind])))
+        else:  # new bytes in one tensor's data: raw, or one float that may be huge, NaN or inf
+            data = draw(st.binary(min_size=1, max_size=8) | st.floats(width=64).map(
+                lambda x: struct.pack("<d", x)) | st.floats(width=32).map(
+                lambda x: struct.pack("<f", x)))
+            changes.append((kind, draw(st.sampled_from(_TENSOR_NAMES)),
+                            (draw(st.integers(0, 10**6)), data)))
+    return changes
+
+
+def _mutate(header, buffer, changes):
+    """``header`` and ``buffer`` (a model file's) with ``changes`` from :func:`_mutations` made."""
+    buffer = bytearray(buffer)
+    metadata = header.get("__metadata__")
+    for kind, where, value in changes:
+        if kind in ("field", "retype") and isinstance(metadata, dict):
+            metadata[where] = value
+        elif kind == "drop" and isinstance(metadata, dict):
+            metadata.pop(where, None)
+        elif kind == "metadata":
+            header["__metadata__"] = metadata = value
+        elif kind in ("dtype", "shape", "offsets") and isinstance(header.get(where), dict):
+            header[where][{"offsets": "data_offsets"}.get(kind, kind)] = value
+        elif kind == "tensor":
+            header.pop(where, None) if value == "drop" else header.update(
+                {("extra" if value == "extra" else where): header.get("coef") if value == "extra"
+                 else value})
+        elif kind == "bytes":
+            entry = header.get(where)
+            offsets = entry.get("data_offsets") if isinstance(entry, dict) else None
+            valid = isinstance(offsets, list) and len(offsets) == 2 and \
+                all(isinstance(offset, int) for offset in offsets)
+            begin, end = offsets if valid else (0, len(buffer))
+            position, data = value
+            position = begin + position % max(1, end - begin)
+            buffer[position:position + len(data)] = data[:max(0, len(buffer) - position)]
+    return header, bytes(buffer)
+
+
+@pytest.fixture(scope="module")
+def fuzz_models(tmp_path_factory, binary, iris):
+    """Valid model files to mutate: binary (numbers, float32) and softmax (strings, names)."""
+    directory = tmp_path_factory.mktemp("fuzz")
+    X, y = binary
+    X_iris, y_iris = iris
+    models = {"binary": LogisticRegression().fit(X.astype(np.float32), y),
+              "softmax": LogisticRegression(class_weight={"setosa": 2.0}).fit(X_iris, y_iris)}
+    raws = {}
+    for name, model in models.items():
+        save_model(model, directory / f"{name}.safetensors", metrics={"train": {"accuracy": 1}})
+        raws[name] = (directory / f"{name}.safetensors").read_bytes()
+    return directory, raws
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(which=st.sampled_from(["binary", "softmax"]), changes=_mutations(),
+       frame=st.sampled_from(["kept"] * 8 + ["length", "cut"]), number=st.integers(0, 2**64 - 1))
+def test_a_mutated_model_file_loads_and_predicts_sanely_or_is_refused_naming_it(
+        fuzz_models, which, changes, frame, number):
+    directory, raws = fuzz_models
+    raw = _join(*_mutate(*_split(raws[which]), changes))
+    if frame == "length":  # another header length
+        raw = struct.pack("<Q", number) + raw[8:]
+    elif frame == "cut":  # the file cut short
+        raw = raw[:number % len(raw)]
+    path = directory / "mutated.safetensors"
+    path.write_bytes(raw)
+    try:
+        model = load_model(path)
+    except DataError as error:
+        message = str(error)
+        assert message.startswith(f"{path}: ") and "\n" not in message
+        event(f"refused: {message[len(str(path)) + 2:][:40]}")
+        return
+    event("loaded")
+    X = np.random.default_rng(0).uniform(-3, 3, size=(6, model.n_features_in_))
+    if hasattr(model, "feature_names_in_"):
+        X = pd.DataFrame(X, columns=model.feature_names_in_)
+    proba = model.predict_proba(X)
+    assert proba.shape == (6, len(model.classes_)) and np.all(np.isfinite(proba))
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+    assert set(np.asarray(model.predict(X)).tolist()) <= set(model.classes_.tolist())
