@@ -142,6 +142,25 @@ def _edit_header(source, target, edit):
     return target
 
 
+def _changed(**changes):
+    """Makes a bad file from a good one by :func:`_rewrite` with ``changes``."""
+    return lambda good, bad: _rewrite(good, bad, **changes)
+
+
+def _header_edited(edit):
+    """Makes a bad file from a good one by :func:`_edit_header` with ``edit``."""
+    return lambda good, bad: _edit_header(good, bad, edit)
+
+
+def _with_class_weight(good, bad):
+    params = json.loads(_split(good.read_bytes())[0]["__metadata__"]["hyperparameters"])
+    return _rewrite(good, bad, hyperparameters=json.dumps({**params, "class_weight": {"0": -1}}))
+
+
+def _nested_header(good, bad):
+    bad.write_bytes(struct.pack("<Q", 100_000) + b"[" * 100_000)
+
+
 BAD_FILES = {
     "missing": (lambda good, bad: None, "no such model file"),
     "corrupt header": (lambda good, bad: bad.write_bytes(
@@ -152,99 +171,76 @@ BAD_FILES = {
     "other safetensors": (lambda good, bad: bad.write_bytes(save({"w": np.zeros(2)})),
                           "without noloop's metadata"),
     "truncated": (lambda good, bad: bad.write_bytes(good.read_bytes()[:-40]), "corrupt"),
-    "future format": (lambda good, bad: _rewrite(good, bad, format_version="99",
-                                                 noloop_version="9.0"),
+    "future format": (_changed(format_version="99", noloop_version="9.0"),
                       "written in model format 99 by noloop 9.0"),
-    "missing field": (lambda good, bad: _rewrite(good, bad, drop=["classes_dtype"]),
+    "missing field": (_changed(drop=["classes_dtype"]),
                       "field `classes_dtype`: expected a NumPy dtype; got no such field"),
-    "NaN weights": (lambda good, bad: _rewrite(good, bad, tensors={"coef": np.full((1, 4), np.nan)}),
-                    "`coef` must be finite"),
-    "wrong coef shape": (lambda good, bad: _rewrite(good, bad, tensors={"coef": np.zeros((2, 4))}),
+    "NaN weights": (_changed(tensors={"coef": np.full((1, 4), np.nan)}), "`coef` must be finite"),
+    "wrong coef shape": (_changed(tensors={"coef": np.zeros((2, 4))}),
                          r"`coef` must have 1 row\(s\) for 2 classes"),
-    "unsorted classes": (lambda good, bad: _rewrite(good, bad, classes="[1, 0]"),
-                         "`classes` must be unique and sorted"),
-    "feature count": (lambda good, bad: _rewrite(good, bad, n_features="5"),
+    "unsorted classes": (_changed(classes="[1, 0]"), "`classes` must be unique and sorted"),
+    "feature count": (_changed(n_features="5"),
                       r"coef has 4 feature column\(s\); the header says 5"),
-    "bad hyperparameter": (lambda good, bad: _rewrite(good, bad, hyperparameters='{"C": -1}'),
+    "bad hyperparameter": (_changed(hyperparameters='{"C": -1}'),
                            "`C` must be a positive finite number"),
-    "unknown hyperparameter": (lambda good, bad: _rewrite(good, bad,
-                                                          hyperparameters='{"alpha": 1}'),
-                               "unknown parameter"),
-    "metrics not an object": (lambda good, bad: _rewrite(good, bad, metrics="[1]"),
+    "unknown hyperparameter": (_changed(hyperparameters='{"alpha": 1}'), "unknown parameter"),
+    "metrics not an object": (_changed(metrics="[1]"),
                               "field `metrics`: expected a JSON object; got a JSON array"),
-    # item 6: values
-    "infinite intercept": (lambda good, bad: _rewrite(good, bad,
-                                                      tensors={"intercept": np.array([np.inf])}),
+    # issue 15, item 6: values
+    "infinite intercept": (_changed(tensors={"intercept": np.array([np.inf])}),
                            "`intercept` must be finite"),
-    "int64 coef": (lambda good, bad: _rewrite(good, bad, tensors={"coef": np.ones((1, 4), np.int64)}),
+    "int64 coef": (_changed(tensors={"coef": np.ones((1, 4), np.int64)}),
                    "field `coef`: expected a tensor of dtype F32 or F64; got dtype 'I64'"),
-    "float16 coef": (lambda good, bad: _rewrite(good, bad,
-                                                tensors={"coef": np.ones((1, 4), np.float16)}),
+    "float16 coef": (_changed(tensors={"coef": np.ones((1, 4), np.float16)}),
                      "field `coef`: expected a tensor of dtype F32 or F64; got dtype 'F16'"),
-    "huge coef": (lambda good, bad: _rewrite(good, bad, tensors={"coef": np.full((1, 4), 1e200)}),
-                  "field `coef`: expected weights of magnitude at most 1.34e\\+154; got 1e\\+200"),
-    "repeated classes": (lambda good, bad: _rewrite(good, bad, classes="[0, 0]"),
-                         "`classes` must be unique and sorted"),
-    "class that overflows its dtype": (
-        lambda good, bad: _rewrite(good, bad, classes="[0, 10000000000.0]", classes_dtype="<f2"),
-        "field `classes`: expected labels that float16 .* holds exactly"),
-    "string class cut by its dtype": (
-        lambda good, bad: _rewrite(good, bad, classes='["no", "yes"]', classes_dtype="<U1"),
-        "field `classes`: expected labels that <U1 .* holds exactly"),
-    "bools as integer classes": (lambda good, bad: _rewrite(good, bad, classes="[false, true]"),
+    "huge coef": (_changed(tensors={"coef": np.full((1, 4), 1e200)}),
+                  r"field `coef`: expected weights of magnitude at most 1.34e\+154; got 1e\+200"),
+    "repeated classes": (_changed(classes="[0, 0]"), "`classes` must be unique and sorted"),
+    "class that overflows its dtype": (_changed(classes="[0, 10000000000.0]", classes_dtype="<f2"),
+                                       "field `classes`: expected labels that float16 .* exactly"),
+    "string class cut by its dtype": (_changed(classes='["no", "yes"]', classes_dtype="<U1"),
+                                      "field `classes`: expected labels that <U1 .* exactly"),
+    "bools as integer classes": (_changed(classes="[false, true]"),
                                  "field `classes`: expected a JSON array of 2 labels of type int64"),
-    "object classes": (lambda good, bad: _rewrite(good, bad, classes_dtype="|O"),
+    "object classes": (_changed(classes_dtype="|O"),
                        "field `classes_dtype`: expected a NumPy dtype of bools, integers"),
-    "dtype field unlike coef": (lambda good, bad: _rewrite(good, bad, dtype="float32"),
+    "dtype field unlike coef": (_changed(dtype="float32"),
                                 "field `dtype`: expected float64, the dtype of coef"),
-    "feature names not a list": (lambda good, bad: _rewrite(good, bad, feature_names="{}"),
+    "feature names not a list": (_changed(feature_names="{}"),
                                  "field `feature_names`: expected a JSON array of strings"),
-    "shape unlike the bytes": (
-        lambda good, bad: _edit_header(good, bad, lambda h: h["coef"].update(shape=[1, 5])),
-        r"field `coef`: expected data_offsets \[begin, begin \+ 40\]"),
-    "data beyond the file": (
-        lambda good, bad: _edit_header(good, bad, lambda h: h["intercept"].update(
-            data_offsets=[10**6, 10**6 + 8])), "field `intercept`: expected data_offsets"),
-    "a tensor too many": (
-        lambda good, bad: _edit_header(good, bad, lambda h: h.update(extra=h["intercept"])),
-        "field `tensors`: expected coef, intercept and optionally loss_history"),
-    "negative class weight": (
-        lambda good, bad: _rewrite(good, bad, hyperparameters=json.dumps(
-            {**json.loads(_split(good.read_bytes())[0]["__metadata__"]["hyperparameters"]),
-             "class_weight": {"0": -1}})),
-        "field `hyperparameters`: expected class_weight values that are finite numbers >= 0"),
-    # item 13: malformed headers
-    "a single class": (lambda good, bad: _rewrite(good, bad, classes="[0]"),
-                       "field `classes`: expected a JSON array of 2 labels"),
-    "deeply nested classes": (lambda good, bad: _rewrite(good, bad, classes="[" * 100_000),
+    "shape unlike the bytes": (_header_edited(lambda h: h["coef"].update(shape=[1, 5])),
+                               r"field `coef`: expected data_offsets \[begin, begin \+ 40\]"),
+    "data beyond the file": (_header_edited(lambda h: h["intercept"].update(
+        data_offsets=[10**6, 10**6 + 8])), "field `intercept`: expected data_offsets"),
+    "a tensor too many": (_header_edited(lambda h: h.update(extra=h["intercept"])),
+                          "field `tensors`: expected coef, intercept and optionally loss_history"),
+    "negative class weight": (_with_class_weight, "field `hyperparameters`: expected class_weight "
+                                                  "values that are finite numbers >= 0"),
+    # issue 15, item 13: malformed headers
+    "a single class": (_changed(classes="[0]"), "field `classes`: expected a JSON array of 2 labels"),
+    "deeply nested classes": (_changed(classes="[" * 100_000),
                               "field `classes`: expected a JSON array .*; got text that is not JSON"),
-    "deeply nested header": (lambda good, bad: bad.write_bytes(_join([[[]]], b"")[:8].replace(
-        b"\x06", b"\xa0\x86\x01") + b"[" * 100_000), "header is not valid JSON"),
-    "metadata as a list": (lambda good, bad: _edit_header(
-        good, bad, lambda h: h.update(__metadata__=list(h["__metadata__"].items()))),
-        "is not a noloop model file"),
-    "hyperparameters as a list": (lambda good, bad: _rewrite(good, bad, hyperparameters="[]"),
+    "deeply nested header": (_nested_header, "header is not valid JSON"),
+    "metadata as a list": (_header_edited(lambda h: h.update(__metadata__=[["format", "x"]])),
+                           "is not a noloop model file"),
+    "hyperparameters as a list": (_changed(hyperparameters="[]"),
                                   "field `hyperparameters`: expected a JSON object; got a JSON array"),
-    "hyperparameter as an object": (lambda good, bad: _rewrite(good, bad,
-                                                               hyperparameters='{"solver": {}}'),
+    "hyperparameter as an object": (_changed(hyperparameters='{"solver": {}}'),
                                     "corrupt noloop model file"),
-    "metadata value not a string": (lambda good, bad: _edit_header(
-        good, bad, lambda h: h["__metadata__"].update(n_iter=3)),
-        "field `n_iter`: expected a string"),
-    "converged neither true nor false": (lambda good, bad: _rewrite(good, bad, converged="yes"),
+    "metadata value not a string": (_header_edited(lambda h: h["__metadata__"].update(n_iter=3)),
+                                    "field `n_iter`: expected a string"),
+    "converged neither true nor false": (_changed(converged="yes"),
                                          "field `converged`: expected true or false; got 'yes'"),
-    "metrics not JSON": (lambda good, bad: _rewrite(good, bad, metrics="{"),
+    "metrics not JSON": (_changed(metrics="{"),
                          "field `metrics`: expected a JSON object; got text that is not JSON"),
-    "n_iter negative": (lambda good, bad: _rewrite(good, bad, n_iter="-1"),
+    "n_iter negative": (_changed(n_iter="-1"),
                         "field `n_iter`: expected an integer from 0 to 2147483647; got '-1'"),
-    "n_iter a float": (lambda good, bad: _rewrite(good, bad, n_iter="1e3"),
-                       "field `n_iter`: expected an integer"),
-    "format version 0": (lambda good, bad: _rewrite(good, bad, format_version="0"),
+    "n_iter a float": (_changed(n_iter="1e3"), "field `n_iter`: expected an integer"),
+    "format version 0": (_changed(format_version="0"),
                          "field `format_version`: expected an integer from 1 to 1; got '0'"),
-    "format version -1": (lambda good, bad: _rewrite(good, bad, format_version="-1"),
+    "format version -1": (_changed(format_version="-1"),
                           "field `format_version`: expected an integer from 1 to 1; got '-1'"),
-    "format version 1.0": (lambda good, bad: _rewrite(good, bad, format_version="1.0"),
-                           "field `format_version`: expected an integer"),
+    "format version 1.0": (_changed(format_version="1.0"), "field `format_version`: expected an integer"),
 }
 
 
