@@ -240,7 +240,8 @@ BAD_FILES = {
                          "field `format_version`: expected an integer from 1 to 1; got '0'"),
     "format version -1": (_changed(format_version="-1"),
                           "field `format_version`: expected an integer from 1 to 1; got '-1'"),
-    "format version 1.0": (_changed(format_version="1.0"), "field `format_version`: expected an integer"),
+    "format version 1.0": (_changed(format_version="1.0"),
+                           "field `format_version`: expected an integer"),
 }
 
 
@@ -260,6 +261,14 @@ def test_a_pickle_in_place_of_a_model_runs_none_of_its_code(pickled_exploit):
         with pytest.raises(DataError, match="is not a noloop model file"):
             read(bad)
     assert not marker.exists()
+
+
+def test_a_model_file_written_by_the_safetensors_library_still_loads(tmp_path, good_file, binary):
+    X, _ = binary
+    older = _rewrite(good_file, tmp_path / "older.safetensors")  # safetensors' own writer
+    assert older.read_bytes() != good_file.read_bytes()
+    np.testing.assert_array_equal(load_model(older).predict_proba(X),
+                                  load_model(good_file).predict_proba(X))
 
 
 def test_the_file_format_is_safetensors_with_noloop_metadata(good_file):
@@ -423,7 +432,8 @@ _FIELD_VALUES = {
 }
 _JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
+    lambda inner: st.lists(inner, max_size=3)
+    | st.dictionaries(st.text(max_size=3), inner, max_size=3),
     max_leaves=6)
 _TENSOR_NAMES = ["coef", "intercept", "loss_history"]
 

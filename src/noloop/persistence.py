@@ -7,9 +7,16 @@ hyperparameters, training metrics, noloop's version and a format version.
 Nothing is unpickled, ever: a pickle or any other file in place of a model is
 refused before any of it is interpreted.
 
+Reading checks every field (JSON types, dtypes, shapes, byte ranges, finite
+weights, classes held exactly by their dtype, a known format version) before
+it is used; any refusal is one :class:`~noloop.errors.DataError` naming the
+file and the field. Two saves of one model give the same bytes.
+
 Writes are atomic: a temporary file beside the target is fsynced and renamed
 over it, so a failed or interrupted save never leaves a half-written file and
-never damages a model already at that path.
+never damages a model already at that path. The file gets the mode a plain
+``open(path, "w")`` would give it (a replaced file keeps its own), a symbolic
+link is written through, and temporaries left by killed writes are cleaned.
 
 This module imports only NumPy and the standard library when it loads; the
 estimator and safetensors are imported by the functions that need them.
@@ -319,14 +326,14 @@ def _shown(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else f"{text[:limit - 3]}..."
 
 
+class _Said(str):
+    """A description to show as is in an error message, rather than a value to quote."""
+
+
 def _corrupt(path: Path, field: str, expected: str, got: Any) -> DataError:
     """The error for a model file whose ``field`` is not what ``expected`` says."""
     return DataError(f"{path}: is a corrupt noloop model file (field `{field}`: "
                      f"expected {expected}; got {got if isinstance(got, _Said) else _shown(got)})")
-
-
-class _Said(str):
-    """A description to show as is in an error message, rather than a value to quote."""
 
 
 def _refuse_constant(name: str) -> Any:
