@@ -339,6 +339,12 @@ def test_a_symlinked_path_is_written_through_and_stays_a_link(tmp_path):
     assert link.is_symlink() and os.readlink(link) == str(real)
     assert real.read_bytes() == b"new"
     assert sorted(p.name for p in real.parent.iterdir()) == ["model.safetensors"]
+    loop, back = tmp_path / "loop", tmp_path / "back"
+    loop.symlink_to(back)
+    back.symlink_to(loop)
+    with pytest.raises(OSError, match="Too many levels of symbolic links: '.*loop'"):
+        atomic_write_bytes(loop, b"x")
+    assert loop.is_symlink() and back.is_symlink()
 
 
 def test_two_saves_of_one_model_give_the_same_bytes_that_safetensors_reads(tmp_path, iris):

@@ -25,6 +25,7 @@ estimator and safetensors are imported by the functions that need them.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import math
 import os
@@ -68,7 +69,12 @@ _TEMPORARY = r"\.{name}\.(?:(?P<pid>[0-9]{{1,10}})-[0-9a-f]{{8}}|[a-z0-9_]{{8}})
 
 def _write_target(path: Path) -> Path:
     """The file a write to ``path`` replaces: a symbolic link's target, so that the link stays."""
-    return Path(os.path.realpath(path)) if os.path.islink(path) else path
+    if not os.path.islink(path):
+        return path
+    target = Path(os.path.realpath(path))
+    if os.path.islink(target):  # a loop of links: open(path, "w") would fail the same way
+        raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), str(path))
+    return target
 
 
 def _writer_is_alive(pid: int) -> bool:
