@@ -332,14 +332,10 @@ def _shown(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else f"{text[:limit - 3]}..."
 
 
-class _Said(str):
-    """A description to show as is in an error message, rather than a value to quote."""
-
-
-def _corrupt(path: Path, field: str, expected: str, got: Any) -> DataError:
-    """The error for a model file whose ``field`` is not what ``expected`` says."""
+def _corrupt(path: Path, field: str, expected: str, got: str) -> DataError:
+    """The error for a model file whose ``field`` is not what ``expected`` says: ``got`` came."""
     return DataError(f"{path}: is a corrupt noloop model file (field `{field}`: "
-                     f"expected {expected}; got {got if isinstance(got, _Said) else _shown(got)})")
+                     f"expected {expected}; got {got})")
 
 
 def _refuse_constant(name: str) -> Any:
@@ -358,7 +354,7 @@ def _json_field(path: Path, metadata: dict[str, str], field: str, expected: str,
     try:
         return _parse_json(text)
     except (ValueError, RecursionError):  # JSONDecodeError is a ValueError, as is a 5000-digit int
-        raise _corrupt(path, field, expected, _Said(f"text that is not JSON: {_shown(text)}")) \
+        raise _corrupt(path, field, expected, f"text that is not JSON: {_shown(text)}") \
             from None
 
 
@@ -367,7 +363,7 @@ def _text_field(path: Path, metadata: dict[str, str], field: str, expected: str,
     if field in metadata:
         return metadata[field]
     if default is None:
-        raise _corrupt(path, field, expected, _Said("no such field"))
+        raise _corrupt(path, field, expected, "no such field")
     return default
 
 
@@ -377,7 +373,7 @@ def _integer_field(path: Path, metadata: dict[str, str], field: str, *, low: int
     expected = f"an integer from {low} to {high}"
     text = _text_field(path, metadata, field, expected, default)
     if not re.fullmatch(r"[0-9]{1,20}", text) or not low <= int(text) <= high:
-        raise _corrupt(path, field, expected, text)
+        raise _corrupt(path, field, expected, _shown(text))
     return int(text)
 
 
@@ -385,7 +381,7 @@ def _object_field(path: Path, metadata: dict[str, str], field: str,
                   default: str | None = None) -> dict[str, Any]:
     value = _json_field(path, metadata, field, "a JSON object", default)
     if not isinstance(value, dict):
-        raise _corrupt(path, field, "a JSON object", _Said(f"a JSON {_json_type(value)}"))
+        raise _corrupt(path, field, "a JSON object", f"a JSON {_json_type(value)}")
     return value
 
 
@@ -427,7 +423,8 @@ def _read_metadata(path: Path) -> tuple[dict[str, Any], memoryview, dict[str, st
                         "noloop's metadata)")
     for field, value in metadata.items():
         if not isinstance(value, str):
-            raise _corrupt(path, field, "a string (safetensors metadata holds strings)", value)
+            raise _corrupt(path, field, "a string (safetensors metadata holds strings)",
+                           _shown(value))
     text = metadata.get("format_version", "")
     if re.fullmatch(r"[0-9]{1,20}", text) and int(text) > MODEL_FORMAT_VERSION:
         raise DataError(
@@ -442,22 +439,23 @@ def _read_metadata(path: Path) -> tuple[dict[str, Any], memoryview, dict[str, st
 def _tensor(path: Path, name: str, entry: Any, buffer: memoryview) -> np.ndarray:
     """The tensor ``name`` described by the header ``entry``, checked against the buffer."""
     if not isinstance(entry, dict) or set(entry) != {"dtype", "shape", "data_offsets"}:
-        raise _corrupt(path, name, "a tensor entry with dtype, shape and data_offsets", entry)
+        raise _corrupt(path, name, "a tensor entry with dtype, shape and data_offsets",
+                       _shown(entry))
     dtype = _TENSOR_DTYPES.get(entry["dtype"]) if isinstance(entry["dtype"], str) else None
     if dtype is None:
         raise _corrupt(path, name, f"a tensor of dtype {' or '.join(_TENSOR_DTYPES)}",
-                       _Said(f"dtype {_shown(entry['dtype'])}"))
+                       f"dtype {_shown(entry['dtype'])}")
     shape, offsets = entry["shape"], entry["data_offsets"]
     ndim = _TENSOR_NDIM[name]
     if not (isinstance(shape, list) and len(shape) == ndim
             and all(type(size) is int and size >= 0 for size in shape)):
-        raise _corrupt(path, name, f"a shape of {ndim} sizes >= 0", _Said(f"shape {_shown(shape)}"))
+        raise _corrupt(path, name, f"a shape of {ndim} sizes >= 0", f"shape {_shown(shape)}")
     n_bytes = math.prod(shape) * dtype.itemsize
     if not (isinstance(offsets, list) and len(offsets) == 2
             and all(type(offset) is int for offset in offsets)
             and 0 <= offsets[0] and offsets[0] + n_bytes == offsets[1] <= len(buffer)):
         raise _corrupt(path, name, f"data_offsets [begin, begin + {n_bytes}] within the "
-                       f"{len(buffer)} bytes of data", _Said(f"data_offsets {_shown(offsets)}"))
+                       f"{len(buffer)} bytes of data", f"data_offsets {_shown(offsets)}")
     flat = np.frombuffer(buffer[offsets[0]:offsets[1]], dtype=dtype)
     return flat.reshape(shape).astype(dtype.newbyteorder("="), copy=True)
 
@@ -466,7 +464,7 @@ def _tensors(path: Path, header: dict[str, Any], buffer: memoryview) -> dict[str
     names = set(header) - {"__metadata__"}
     if not _REQUIRED_TENSORS <= names <= set(_TENSOR_NDIM):
         raise _corrupt(path, "tensors", f"{', '.join(sorted(_REQUIRED_TENSORS))} and optionally "
-                       "loss_history", sorted(names))
+                       "loss_history", _shown(sorted(names)))
     return {name: _tensor(path, name, header[name], buffer) for name in sorted(names)}
 
 
@@ -475,7 +473,7 @@ def _classes(path: Path, metadata: dict[str, str], n_outputs: int) -> np.ndarray
     code = _text_field(path, metadata, "classes_dtype", "a NumPy dtype")
     if not _CLASS_DTYPE.fullmatch(code):
         raise _corrupt(path, "classes_dtype", "a NumPy dtype of bools, integers, floats or "
-                       "strings such as '<i8' or '<U5'", code)
+                       "strings such as '<i8' or '<U5'", _shown(code))
     dtype = np.dtype(code)
     n_classes = 2 if n_outputs == 1 else n_outputs
     expected = f"a JSON array of {n_classes} labels of type {dtype} (coef has {n_outputs} row(s))"
@@ -483,7 +481,7 @@ def _classes(path: Path, metadata: dict[str, str], n_outputs: int) -> np.ndarray
     kinds = _CLASS_TYPES[dtype.kind]
     if not (isinstance(values, list) and len(values) == n_classes
             and all(type(value) in kinds for value in values)):
-        raise _corrupt(path, "classes", expected, metadata["classes"])
+        raise _corrupt(path, "classes", expected, _shown(metadata["classes"]))
     try:
         with np.errstate(all="ignore"):  # an overflow to inf is refused just below
             classes = np.array(values, dtype=dtype)
@@ -491,7 +489,7 @@ def _classes(path: Path, metadata: dict[str, str], n_outputs: int) -> np.ndarray
         classes = None
     if classes is None or classes.tolist() != values:  # 1e10 as float16 is inf; 'yes' as <U1 is 'y'
         raise _corrupt(path, "classes", f"labels that {dtype} (`classes_dtype`) holds exactly",
-                       metadata["classes"])
+                       _shown(metadata["classes"]))
     return classes
 
 
@@ -499,7 +497,7 @@ def _feature_names(path: Path, metadata: dict[str, str]) -> list[str] | None:
     expected = "a JSON array of strings (empty without names)"
     names = _json_field(path, metadata, "feature_names", expected)
     if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
-        raise _corrupt(path, "feature_names", expected, metadata["feature_names"])
+        raise _corrupt(path, "feature_names", expected, _shown(metadata["feature_names"]))
     return names or None
 
 
@@ -526,7 +524,7 @@ def _hyperparameters(path: Path, metadata: dict[str, str], classes: np.ndarray) 
         if not all(type(weight) in (int, float) and 0 <= weight < math.inf
                    for weight in class_weight.values()):
             raise _corrupt(path, "hyperparameters", "class_weight values that are finite "
-                           "numbers >= 0", class_weight)
+                           "numbers >= 0", _shown(class_weight))
         params["class_weight"] = _class_weight_keys(class_weight, classes)
     return params
 
@@ -534,7 +532,7 @@ def _hyperparameters(path: Path, metadata: dict[str, str], classes: np.ndarray) 
 def _converged(path: Path, metadata: dict[str, str]) -> bool:
     text = _text_field(path, metadata, "converged", "true or false", "false")
     if text not in ("true", "false"):
-        raise _corrupt(path, "converged", "true or false", text)
+        raise _corrupt(path, "converged", "true or false", _shown(text))
     return text == "true"
 
 
@@ -550,7 +548,7 @@ def _checked_magnitude(path: Path, tensors: dict[str, np.ndarray]) -> None:
         bound = math.sqrt(np.finfo(array.dtype).max)
         if array.size and np.all(np.isfinite(array)) and np.max(np.abs(array)) > bound:
             raise _corrupt(path, name, f"weights of magnitude at most {bound:.3g}",
-                           _Said(f"{np.max(np.abs(array)):.3g}"))
+                           f"{np.max(np.abs(array)):.3g}")
 
 
 def _read_model_file(path: Path) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
@@ -564,7 +562,7 @@ def _read_model_file(path: Path) -> tuple[dict[str, Any], dict[str, Any], dict[s
                         f"feature column(s); the header says {n_features})")
     dtype = _text_field(path, metadata, "dtype", "float32 or float64")
     if dtype != str(coef.dtype):
-        raise _corrupt(path, "dtype", f"{coef.dtype}, the dtype of coef", dtype)
+        raise _corrupt(path, "dtype", f"{coef.dtype}, the dtype of coef", _shown(dtype))
     _checked_magnitude(path, tensors)
     classes = _classes(path, metadata, coef.shape[0])
     state = {
