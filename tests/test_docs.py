@@ -5,7 +5,7 @@ import importlib
 
 import pytest
 
-DOCUMENTED = ["noloop.vectorized", "noloop.linear_model._logistic"]
+DOCUMENTED = ["noloop.vectorized", "noloop.linear_model._logistic", "noloop.persistence"]
 
 
 @pytest.mark.parametrize("module_name", DOCUMENTED)

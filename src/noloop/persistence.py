@@ -269,6 +269,19 @@ def save_model(model: Any, path: str | os.PathLike, *, metrics: dict[str, Any] |
         estimator, for instance).
     ValueError
         When ``model`` is not fitted, or its classes are neither numbers nor strings.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from sklearn.datasets import load_iris
+    >>> from noloop import LogisticRegression, load_model, save_model
+    >>> X, y = load_iris(return_X_y=True)
+    >>> model = LogisticRegression(max_iter=1000).fit(X, y)
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "iris.safetensors"
+    >>> save_model(model, path, metrics={"accuracy": 0.97})
+    >>> loaded, metrics = load_model(path, with_metrics=True)
+    >>> bool((loaded.predict(X) == model.predict(X)).all()), metrics
+    (True, {'accuracy': 0.97})
     """
     from noloop import __version__
     from noloop.linear_model import LogisticRegression

@@ -38,7 +38,7 @@ _PARAMETER_CONSTRAINTS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "penalty": (lambda v: v in ("l2", None), "'l2' or None"),
     "C": (lambda v: _is_real(v) and 0 < v < np.inf, "a positive finite number"),
     "fit_intercept": (lambda v: isinstance(v, (bool, np.bool_)), "True or False"),
-    "solver": (lambda v: v in SOLVERS, f"one of {sorted(SOLVERS)}"),
+    "solver": (lambda v: isinstance(v, str) and v in SOLVERS, f"one of {sorted(SOLVERS)}"),
     "learning_rate": (lambda v: v == "auto" or (_is_real(v) and 0 < v < np.inf),
                       "'auto' or a positive finite number"),
     "max_iter": (lambda v: isinstance(v, numbers.Integral) and not isinstance(v, bool)
