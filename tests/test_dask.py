@@ -200,29 +200,24 @@ def _write_dataset(folder, frame, parts=4):
         frame.iloc[rows].to_parquet(folder / f"part-{part}.parquet", index=False)
 
 
-def test_cli_trains_on_a_local_cluster_and_writes_partitioned_predictions(tmp_path):
-    import subprocess
-    import sys
+def test_cli_trains_on_a_local_cluster_and_writes_partitioned_predictions(tmp_path, capsys):
+    from noloop.cli import main
 
-    noloop = [sys.executable, "-m", "noloop.cli"]  # this checkout's noloop, installed or not
     X, y = problem(3, n_samples=6000)
     labels = np.array(["ant", "bee", "cat"])[y]  # string labels: a string column in the output
     frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])]).assign(y=labels)
     _write_dataset(tmp_path / "data", frame)
     model_path = tmp_path / "model.safetensors"
-    trained = subprocess.run(
-        [*noloop, "train", str(tmp_path / "data" / "*.parquet"), "--target", "y", "--model",
-         str(model_path), "--scheduler", "local:2", "--solver", "newton-cholesky",
-         "--tol", "1e-10", "--no-standardize", "--test-size", "0.25"],
-        capture_output=True, text=True, timeout=300, check=False)
-    assert trained.returncode == 0, trained.stderr
-    assert "with Dask (the cluster at tcp://127.0.0.1:" in trained.stdout
-    assert "test  accuracy" in trained.stdout
-    predicted = subprocess.run(
-        [*noloop, "predict", str(model_path), str(tmp_path / "data"), "--output",
-         str(tmp_path / "predictions"), "--proba"],
-        capture_output=True, text=True, timeout=300, check=False)
-    assert predicted.returncode == 0, predicted.stderr
+    code = main(["train", str(tmp_path / "data" / "*.parquet"), "--target", "y", "--model",
+                 str(model_path), "--scheduler", "local:2", "--solver", "newton-cholesky",
+                 "--tol", "1e-10", "--no-standardize", "--test-size", "0.25"])
+    trained = capsys.readouterr()
+    assert code == 0, trained.err
+    assert "with Dask (the cluster at tcp://127.0.0.1:" in trained.out
+    assert "test  accuracy" in trained.out
+    code = main(["predict", str(model_path), str(tmp_path / "data"), "--output",
+                 str(tmp_path / "predictions"), "--proba"])
+    assert code == 0, capsys.readouterr().err
     parts = sorted((tmp_path / "predictions").glob("*.parquet"))
     assert len(parts) == 4
     result = pd.concat([pd.read_parquet(part) for part in parts], ignore_index=True)
@@ -247,37 +242,33 @@ def test_dask_predictions_go_to_a_folder_and_a_file_name_is_refused(tmp_path):
     assert sorted(path.name for path in tmp_path.iterdir()) == ["predictions"]
 
 
-def test_cli_reads_a_large_file_with_dask_and_says_so(tmp_path):
-    import subprocess
-    import sys
+def test_cli_reads_a_large_file_with_dask_and_says_so(tmp_path, capsys):
+    from noloop.cli import main
 
     X, y = problem(2, n_samples=3000)
     frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])]).assign(y=y)
     frame.to_parquet(tmp_path / "big.parquet", index=False)
-    result = subprocess.run(
-        [sys.executable, "-m", "noloop.cli", "train", str(tmp_path / "big.parquet"),
-         "--target", "y", "--model", str(tmp_path / "m.safetensors"), "--dask-above", "1000"],
-        capture_output=True, text=True, timeout=300, check=False)
-    assert result.returncode == 0, result.stderr
-    assert "more than 1,000 bytes: reading it with Dask" in result.stdout
+    code = main(["train", str(tmp_path / "big.parquet"), "--target", "y", "--model",
+                 str(tmp_path / "m.safetensors"), "--dask-above", "1000"])
+    result = capsys.readouterr()
+    assert code == 0, result.err
+    assert "more than 1,000 bytes: reading it with Dask" in result.out
 
 
-def test_cli_unreachable_scheduler_is_one_error_and_keeps_the_model(tmp_path):
-    import subprocess
-    import sys
+def test_cli_unreachable_scheduler_is_one_error_and_keeps_the_model(tmp_path, capsys):
+    from noloop.cli import main
 
     model_path = tmp_path / "model.safetensors"
     model_path.write_bytes(b"an existing model")
     X, y = problem(2, n_samples=500)
     pd.DataFrame(X).rename(columns=str).assign(y=y).to_parquet(tmp_path / "d.parquet")
-    result = subprocess.run(
-        [sys.executable, "-m", "noloop.cli", "train", str(tmp_path / "d.parquet"),
-         "--target", "y", "--model", str(model_path), "--scheduler", "tcp://127.0.0.1:9"],
-        capture_output=True, text=True, timeout=120, check=False)
-    assert result.returncode == 2
-    lines = result.stderr.strip().splitlines()
+    code = main(["train", str(tmp_path / "d.parquet"), "--target", "y", "--model",
+                 str(model_path), "--scheduler", "tcp://127.0.0.1:9"])
+    result = capsys.readouterr()
+    assert code == 2
+    lines = result.err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(
-        "error: cannot reach the Dask scheduler at tcp://127.0.0.1:9"), result.stderr
+        "error: cannot reach the Dask scheduler at tcp://127.0.0.1:9"), result.err
     assert model_path.read_bytes() == b"an existing model"
 
 

@@ -425,12 +425,29 @@ def dask_client(spec: str | None) -> Iterator[Any]:
             yield client
         return
     try:
+        _probe_scheduler(spec)
         client = Client(spec, timeout="10s")
     except (OSError, TimeoutError) as error:
         raise UsageError(f"cannot reach the Dask scheduler at {spec} "
                          f"({' '.join(str(error).split())})") from None
     with client:
         yield client
+
+
+def _probe_scheduler(spec: str, seconds: float = 3.0) -> None:
+    """Open and close one TCP connection to a ``tcp://HOST:PORT`` scheduler.
+
+    A refused or unroutable address fails here at once, where distributed's
+    client would retry until its 10 s timeout. Other protocols are left to it.
+    """
+    import socket
+    from urllib.parse import urlsplit
+
+    address = urlsplit(spec)
+    if address.scheme != "tcp" or address.hostname is None or address.port is None:
+        return
+    with socket.create_connection((address.hostname, address.port), timeout=seconds):
+        pass
 
 
 # ------------------------------------------------------------------ models and rows
