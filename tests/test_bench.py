@@ -1,22 +1,20 @@
 """`noloop bench --quick`: every part runs and the sides agree. Timings are never asserted."""
 
 import json
-import subprocess
-import sys
 
 import pytest
 
 from noloop import bench
 
 
-def test_bench_quick_writes_every_row_and_the_sides_agree(tmp_path):
+def test_bench_quick_writes_every_row_and_the_sides_agree(tmp_path, capsys):
+    from noloop.cli import main
+
     report_path, plot_path = tmp_path / "bench.json", tmp_path / "speedups.png"
-    completed = subprocess.run(
-        [sys.executable, "-m", "noloop.cli", "bench", "--quick", "--backends",
-         "--json", str(report_path), "--plot", str(plot_path)],
-        capture_output=True, text=True, timeout=600, check=False,
-    )
-    assert completed.returncode == 0, completed.stderr
+    code = main(["bench", "--quick", "--backends", "--json", str(report_path), "--plot",
+                 str(plot_path)])
+    completed = capsys.readouterr()
+    assert code == 0, completed.err
     report = json.loads(report_path.read_text())
     assert set(report) >= {"machine", "seed_table", "solver_race", "loss_gradient_reads",
                            "peak_memory"}
@@ -35,7 +33,7 @@ def test_bench_quick_writes_every_row_and_the_sides_agree(tmp_path):
     assert ("plain vectorized (two passes)", "float32") in paths
     assert report["peak_memory"]["X_bytes"] > 0
     assert plot_path.read_bytes()[:4] == b"\x89PNG"
-    assert "2. The solver race" in completed.stdout
+    assert "2. The solver race" in completed.out
 
 
 def test_race_rows_report_ratios_to_the_default():
