@@ -549,21 +549,6 @@ def _converged(path: Path, metadata: dict[str, str]) -> bool:
     return text == "true"
 
 
-def _checked_magnitude(path: Path, tensors: dict[str, np.ndarray]) -> None:
-    """Refuse weights so large that X Wᵀ + b overflows for ordinary inputs.
-
-    Beyond √(largest float) (1.8e19 in float32, 1.3e154 in float64), a
-    product with a feature of that size is infinite and logits of opposite
-    signs sum to NaN: no fit produces such weights.
-    """
-    for name in ("coef", "intercept"):
-        array = tensors[name]
-        bound = math.sqrt(np.finfo(array.dtype).max)
-        if array.size and np.all(np.isfinite(array)) and np.max(np.abs(array)) > bound:
-            raise _corrupt(path, name, f"weights of magnitude at most {bound:.3g}",
-                           f"{np.max(np.abs(array)):.3g}")
-
-
 def _read_model_file(path: Path) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     """(params, state, metrics) as the file holds them, each field checked; DataError if not."""
     header, buffer, metadata = _read_metadata(path)
@@ -576,7 +561,6 @@ def _read_model_file(path: Path) -> tuple[dict[str, Any], dict[str, Any], dict[s
     dtype = _text_field(path, metadata, "dtype", "float32 or float64")
     if dtype != str(coef.dtype):
         raise _corrupt(path, "dtype", f"{coef.dtype}, the dtype of coef", _shown(dtype))
-    _checked_magnitude(path, tensors)
     classes = _classes(path, metadata, coef.shape[0])
     state = {
         "classes": classes,

@@ -58,8 +58,10 @@ def run(args: argparse.Namespace) -> int:
     print(" " * (width + 2) + "".join(f"{label:>{cell}}" for label in labels))
     for label, row in zip(labels, matrix):
         print(f"{label:<{width}}  " + "".join(f"{count:>{cell}d}" for count in row))
-    splits = {split: values for split, values in training.items() if isinstance(values, dict)
-              and {"accuracy", "log_loss", "n_rows"} <= set(values)}
+    # train before test, whatever order the file keeps its keys in
+    splits = {split: training[split] for split in sorted(training, key=lambda s: s != "train")
+              if isinstance(training[split], dict)
+              and {"accuracy", "log_loss", "n_rows"} <= set(training[split])}
     if splits:
         print()
         print("when trained (stored in the model file)")

@@ -59,7 +59,14 @@ class _InMemory:
         if namespace(coef) is not xp or device_of(coef) != device_of(X):
             coef = xp.asarray(to_numpy(coef), device=device_of(X))
             intercept = xp.asarray(to_numpy(intercept), device=device_of(X))
-        scores = xp.matmul(X, xp.astype(coef, X.dtype).T) + xp.astype(intercept, X.dtype)
+        with np.errstate(over="ignore", invalid="ignore"):
+            scores = xp.matmul(X, xp.astype(coef, X.dtype).T) + xp.astype(intercept, X.dtype)
+        # finite X and weights give NaN logits only by overflow (±inf summed); checked on the
+        # host only, where it costs no device round trip
+        if isinstance(scores, np.ndarray) and not np.all(np.isfinite(scores)):
+            raise ValueError(
+                "the logits X @ coef_.T + intercept_ overflow: the model's weights (largest "
+                f"{float(np.max(np.abs(to_numpy(coef)))):.3g}) are too large for this X")
         return scores[:, 0] if int(scores.shape[1]) == 1 else scores
 
     @staticmethod
