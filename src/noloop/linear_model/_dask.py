@@ -15,6 +15,7 @@ data larger than the cluster's memory still trains.
 from __future__ import annotations
 
 import contextlib
+import functools
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -142,31 +143,49 @@ def _prepare_block(X_block: np.ndarray, labels: np.ndarray, weight: np.ndarray |
 
 
 def _block_task(what: str, coef: np.ndarray, block: tuple[np.ndarray, np.ndarray, np.ndarray],
-                fit_intercept: bool) -> np.ndarray:
-    """One prepared chunk's share of the data term's value and gradient, Hessian or Gram product."""
+                fit_intercept: bool, groups: np.ndarray | None = None) -> Any:
+    """One prepared chunk's share of a data-term method: ``what`` names it.
+
+    ``"loss_gradient"`` (value and gradient, flat), ``"hessian"``,
+    ``"gram_matvec"`` and ``"score_outer"`` give arrays the chunks' shares
+    add up to; ``"group_scores"`` gives (ids, sums) for this chunk's
+    ``groups``, merged by :func:`_merge_group_sums`.
+    """
     data = DenseData(*block, fit_intercept=fit_intercept)
     if what == "loss_gradient":
         value, grad = data.loss_gradient(coef)
         return np.concatenate([[float(value)], np.asarray(grad, dtype=np.float64).ravel()])
-    if what == "hessian":
-        return np.asarray(data.hessian(coef), dtype=np.float64)
-    return np.asarray(data.gram_matvec(coef), dtype=np.float64)
+    if what == "group_scores":
+        ids, sums = data.group_scores(coef, groups)
+        return ids, np.asarray(sums, dtype=np.float64)
+    method = {"hessian": data.hessian, "score_outer": data.score_outer,
+              "gram_matvec": data.gram_matvec}[what]
+    return np.asarray(method(coef), dtype=np.float64)
 
 
 def _streamed_block_task(what: str, coef: np.ndarray, X_block: np.ndarray, labels: np.ndarray,
                          weight: np.ndarray | None, settings: dict[str, Any],
-                         fit_intercept: bool) -> np.ndarray:
+                         fit_intercept: bool, groups: np.ndarray | None = None) -> Any:
     """Prepare a chunk just read and evaluate it in the same task: the prepared copy never moves."""
     return _block_task(what, coef, _prepare_block(X_block, labels, weight, **settings),
-                       fit_intercept)
+                       fit_intercept, groups)
 
 
-def _tree_sum(parts: list[Any]) -> Any:
-    """Add delayed arrays pairwise, level by level: depth log₂(chunks), no single wide task."""
+def _merge_group_sums(left: tuple[np.ndarray, np.ndarray], right: tuple[np.ndarray, np.ndarray]
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Two chunks' (ids (g,), sums (g, n_coef)) as one, summed by group id, ids sorted."""
+    ids, index = np.unique(np.concatenate([left[0], right[0]]), return_inverse=True)
+    sums = np.zeros((ids.size, left[1].shape[1]))
+    np.add.at(sums, index, np.concatenate([left[1], right[1]]))
+    return ids, sums
+
+
+def _tree_sum(parts: list[Any], combine: Callable[[Any, Any], Any] = operator.add) -> Any:
+    """Combine delayed parts pairwise, level by level: depth log₂(chunks), no single wide task."""
     from dask import delayed
 
     while len(parts) > 1:
-        pairs = [delayed(operator.add, pure=True)(parts[i], parts[i + 1])
+        pairs = [delayed(combine, pure=True)(parts[i], parts[i + 1])
                  for i in range(0, len(parts) - 1, 2)]
         parts = pairs + ([parts[-1]] if len(parts) % 2 else [])
     return parts[0]
@@ -273,31 +292,39 @@ class DaskData:
             self._prepared = list(_translate_errors(lambda: dask.persist(*prepared)))
             self._holders = _translate_errors(lambda: _holders(self._prepared))
 
-    def _map_reduce(self, what: str, argument: np.ndarray) -> np.ndarray:
+    def _map_reduce(self, what: str, argument: np.ndarray, groups: Any = None,
+                    combine: Callable[[Any, Any], Any] = operator.add) -> Any:
+        """One map of :func:`_block_task` over the chunks, its results combined.
+
+        ``groups``, when given, is a dask array chunked like X's rows whose
+        chunks ride along with X's.
+        """
         import dask
         from dask import delayed
 
         # the coefficients ride inside each task: a small literal, so no task waits for a
         # transfer of them from another worker
         argument = np.asarray(argument, dtype=np.float64)
+        group_blocks = ([None] * len(self._raw_blocks) if groups is None
+                        else list(groups.to_delayed().ravel()))
         if not self._prepared:
             parts = [delayed(_streamed_block_task, pure=True)(
-                what, argument, *raw, self._settings, self.fit_intercept)
-                for raw in self._raw_blocks]
+                what, argument, *raw, self._settings, self.fit_intercept, group_block)
+                for raw, group_block in zip(self._raw_blocks, group_blocks)]
         else:
             parts = []
-            for block, holders in zip(self._prepared, self._holders):
+            for block, holders, group_block in zip(self._prepared, self._holders, group_blocks):
                 # pinned to the worker holding the chunk: unpinned, the scheduler counts these
                 # tasks (one group across all evaluations) as root tasks, queues them and may
                 # run one on whichever worker is free, moving the whole chunk
                 with (dask.annotate(workers=holders, allow_other_workers=True) if holders
                       else contextlib.nullcontext()):
                     parts.append(delayed(_block_task, pure=True)(what, argument, block,
-                                                                 self.fit_intercept))
+                                                                 self.fit_intercept, group_block))
         if len(parts) <= CLIENT_SUM_MAX_PARTS:
-            # few partial sums: adding them here saves a round of worker-to-worker transfers
-            return np.sum(_translate_errors(lambda: dask.compute(*parts)), axis=0)
-        return _translate_errors(lambda: dask.compute(_tree_sum(parts)))[0]
+            # few partial results: combining them here saves a round of worker-to-worker transfers
+            return functools.reduce(combine, _translate_errors(lambda: dask.compute(*parts)))
+        return _translate_errors(lambda: dask.compute(_tree_sum(parts, combine)))[0]
 
     def loss_gradient(self, coef: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Value and gradient: one pass over the chunks."""
@@ -310,6 +337,35 @@ class DaskData:
 
     def gram_matvec(self, v: np.ndarray) -> np.ndarray:
         return self._map_reduce("gram_matvec", v)
+
+    def score_outer(self, coef: np.ndarray) -> np.ndarray:
+        """Σᵢ uᵢ uᵢᵀ (see ``DenseData.score_outer``): one pass, the chunks' shares summed."""
+        return self._map_reduce("score_outer", coef)
+
+    def group_scores(self, coef: np.ndarray, groups: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Scores summed by group (see ``DenseData.group_scores``) in one pass.
+
+        Each chunk sums its rows by group; the (ids, sums) of the chunks are
+        then merged by group id, so a group may span chunks.
+
+        Parameters
+        ----------
+        coef : ndarray of shape (n_outputs, n_dof)
+        groups : dask array, dask Series or array-like of shape (n_samples,)
+
+        Returns
+        -------
+        ids : ndarray of shape (n_groups,)
+        sums : ndarray of shape (n_groups, n_outputs · n_dof)
+        """
+        groups = _as_array(groups, "groups") if is_dask(groups) else np.asarray(groups)
+        if groups.ndim != 1 or groups.shape[0] != self.X.shape[0]:
+            raise ValueError(f"`groups` must have shape ({self.X.shape[0]},), one id per row of "
+                             f"X; got {tuple(groups.shape)}")
+        if not is_dask(groups):
+            groups = _from_numpy(groups, self.X)
+        return self._map_reduce("group_scores", coef, groups.rechunk((self.X.chunks[0],)),
+                                combine=_merge_group_sums)
 
 
 def _translate_errors(compute: Callable[[], Any]) -> Any:
@@ -368,7 +424,8 @@ class DaskBackend:
         return Problem(objective=LogisticObjective(data, penalty), classes=classes,
                        feature_names=None if feature_names is None
                        else np.asarray(feature_names, dtype=object),
-                       coef_dtype=np.dtype(X.dtype), persisted=persist)
+                       coef_dtype=np.dtype(X.dtype), weight_sum=weight_sum,
+                       persisted=persist)
 
     @staticmethod
     def decision_function(estimator: Any, X: Any) -> Any:

@@ -10,13 +10,14 @@ Two ways, same results to rounding:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
 import numpy as np
 
-from noloop._xp import device_of, namespace
+from noloop._xp import device_of, namespace, to_numpy
 from noloop.linear_model._loss import curvature, loss_and_residual, probabilities
 from noloop.linear_model._objective import Layout
 
@@ -137,14 +138,91 @@ class DenseData:
         column of ones when fitting intercepts (never formed: its blocks are
         written from X directly).
         """
+        P = probabilities(self.logits(coef), self.xp)
+        return self._block_grams(lambda k, j: curvature(P, k, j) * self.normalized_weight)
+
+    def weighted_residual(self, coef: Any) -> Any:
+        """(sᵢ / S)(Aᵢ − Yᵢ), the seed's dZ weighted: (n_samples, n_outputs).
+
+        Row i times x̃ᵢ is example i's share of the averaged gradient: its
+        score, scaled by 1 / S.
+        """
+        _, residual = loss_and_residual(self.logits(coef), self.Y, self.xp)
+        return residual * self.normalized_weight[:, None]
+
+    def score_outer(self, coef: Any) -> Any:
+        """Σᵢ uᵢ uᵢᵀ, the sandwich's meat in one pass, uᵢ = (sᵢ / S)(Aᵢ − Yᵢ) ⊗ x̃ᵢ.
+
+        Returns
+        -------
+        meat : array of shape (n_outputs · n_dof, n_outputs · n_dof)
+            Blocks in ``coef``'s row-major order; block (k, l) is
+            X̃ᵀ diag(dZᵢₖ dZᵢₗ) X̃.
+        """
+        dZ = self.weighted_residual(coef)
+        return self._block_grams(lambda k, j: dZ[:, k] * dZ[:, j])
+
+    def group_scores(self, coef: Any, groups: Any, max_block_elements: int = 1 << 22
+                     ) -> tuple[np.ndarray, Any]:
+        """The scores uᵢ = (sᵢ / S)(Aᵢ − Yᵢ) ⊗ x̃ᵢ summed within each group.
+
+        The sums are one-hot products taken block by block of rows (each
+        block's one-hot matrix holds at most ``max_block_elements`` entries),
+        in the data's namespace and on its device.
+
+        Parameters
+        ----------
+        coef : array of shape (n_outputs, n_dof)
+        groups : array-like of shape (n_samples,)
+            A group id per row (any sortable values).
+
+        Returns
+        -------
+        ids : ndarray of shape (n_groups,)
+            The sorted distinct group ids (NumPy).
+        sums : array of shape (n_groups, n_outputs · n_dof)
+            Row g: the sum of uᵢ over the rows of group ``ids[g]``, in
+            ``coef``'s row-major order.
+        """
         xp = self.xp
-        P = probabilities(self.logits(coef), xp)
+        n_samples = int(self.X.shape[0])
+        groups = to_numpy(groups)
+        if groups.shape != (n_samples,):
+            raise ValueError(f"`groups` must have shape ({n_samples},), one id per row of X; got "
+                             f"{groups.shape}")
+        ids, index = np.unique(groups, return_inverse=True)
+        index = xp.asarray(index.astype(np.int64), device=self.device)
+        dZ = self.weighted_residual(coef)
+        columns = xp.arange(ids.size, device=self.device)
+        block_rows = max(1, max_block_elements // max(ids.size, 1))
+        n_outputs, n_dof = self.layout.shape
+        sums = xp.zeros((ids.size, n_outputs * n_dof), dtype=self.X.dtype, device=self.device)
+        for start in range(0, n_samples, block_rows):
+            rows = slice(start, start + block_rows)
+            one_hot = xp.astype(index[rows, None] == columns[None, :], self.X.dtype)
+            parts = []
+            for k in range(n_outputs):
+                scaled = self.X[rows, :] * dZ[rows, k, None]
+                if self.fit_intercept:
+                    scaled = xp.concat([scaled, dZ[rows, k, None]], axis=1)
+                parts.append(scaled)
+            sums = sums + xp.matmul(one_hot.T, xp.concat(parts, axis=1))
+        return ids, sums
+
+    def _block_grams(self, weight: Callable[[int, int], Any]) -> Any:
+        """The symmetric matrix whose block (k, l), k ≤ l, is X̃ᵀ diag(weight(k, l)) X̃.
+
+        Returns
+        -------
+        matrix : array of shape (n_outputs · n_dof, n_outputs · n_dof)
+        """
+        xp = self.xp
         n_outputs, n_dof = self.layout.shape
         H = xp.zeros((n_outputs * n_dof, n_outputs * n_dof), dtype=self.X.dtype,
                      device=self.device)
         for k in range(n_outputs):
             for j in range(k, n_outputs):
-                block = self._weighted_gram(curvature(P, k, j) * self.normalized_weight)
+                block = self._weighted_gram(weight(k, j))
                 H[k * n_dof:(k + 1) * n_dof, j * n_dof:(j + 1) * n_dof] = block
                 if j != k:
                     H[j * n_dof:(j + 1) * n_dof, k * n_dof:(k + 1) * n_dof] = block.T

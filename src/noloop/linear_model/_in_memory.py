@@ -50,7 +50,7 @@ class _InMemory:
                          fit_intercept=estimator.fit_intercept)
         return Problem(objective=LogisticObjective(data, penalty), classes=classes,
                        feature_names=getattr(estimator, "feature_names_in_", None),
-                       coef_dtype=X.dtype)
+                       coef_dtype=X.dtype, weight_sum=weight_sum)
 
     @staticmethod
     def decision_function(estimator: Any, X: Any) -> Any:

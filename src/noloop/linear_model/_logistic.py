@@ -218,10 +218,15 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                 f"({problem.classes.size} classes, {layout.n_features} features); refit with "
                 "warm_start=False"
             )
+        return self._coef_for(objective)
+
+    def _coef_for(self, objective: Any) -> Any:
+        """The fitted [coef_ | intercept_] in ``objective``'s namespace, device and dtype."""
         previous = to_numpy(self.coef_)
         if self.fit_intercept:
             previous = np.concatenate([previous, to_numpy(self.intercept_)[:, None]], axis=1)
-        return xp.asarray(previous, dtype=objective.parameter_dtype, device=objective.device)
+        return objective.xp.asarray(previous, dtype=objective.parameter_dtype,
+                                    device=objective.device)
 
     def _progress(self) -> Callable[[int, float], None] | None:
         if not self.verbose:
@@ -325,6 +330,140 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self.converged_ = converged
         self.stop_reason_ = stop_reason
 
+    # ------------------------------------------------------------ inference
+
+    def covariance_matrix(self, X: Any, y: Any, *, sample_weight: Any = None,
+                          cov_type: str = "nonrobust", groups: Any = None) -> np.ndarray:
+        """The covariance matrix of the fitted coefficients, as statsmodels computes it.
+
+        One pass over X for the Hessian and, for the robust types, one more
+        for the scores, where the fit ran (NumPy, PyTorch, CuPy, Dask).
+        For a penalized fit it is the inverse of the penalized Hessian (and
+        the sandwich around it), with a ``UserWarning``: its p-values are not
+        classical. Definitions: :mod:`noloop.linear_model._inference`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The data the model was fitted on.
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), default=None
+        cov_type : {"nonrobust", "HC0", "HC1", "cluster"}, default="nonrobust"
+            The inverse Fisher information; the sandwich (HC1 times
+            n / (n − k)); or cluster-robust, scores summed within ``groups``,
+            times G / (G − 1) · (n − 1) / (n − k).
+        groups : array-like of shape (n_samples,), default=None
+            Group ids for ``cov_type="cluster"`` (a dask array chunked like y for Dask).
+
+        Returns
+        -------
+        cov : ndarray of shape (n_params, n_params)
+            Rows in :meth:`coef_table`'s order: the weights, then the
+            intercept; for K > 2 classes, K − 1 such blocks, each class
+            against the first.
+
+        Raises
+        ------
+        ValueError
+            When the information is singular or nearly so (collinear or
+            constant columns, perfect separation), naming the columns.
+        """
+        return self._inference(X, y, sample_weight, cov_type, groups)[1]
+
+    def coef_table(self, X: Any, y: Any, *, sample_weight: Any = None,
+                   cov_type: str = "nonrobust", groups: Any = None, alpha: float = 0.05) -> Any:
+        """The coefficient table: estimates, standard errors, z, p-values, confidence intervals.
+
+        Parameters
+        ----------
+        X, y, sample_weight, cov_type, groups
+            As for :meth:`covariance_matrix`.
+        alpha : float, default=0.05
+            The intervals cover 1 − alpha (normal quantiles, as statsmodels).
+
+        Returns
+        -------
+        table : pandas.DataFrame of shape (n_params, 6)
+            Columns ``coef, std_err, z, p_value, ci_lower, ci_upper``; one row
+            per feature (``feature_names_in_`` or ``x0, x1, ...``) and
+            ``intercept``. For K > 2 classes a (class, feature) MultiIndex
+            over classes ``classes_[1:]``: coefficients of each class minus
+            those of ``classes_[0]``, as statsmodels' ``MNLogit``.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_breast_cancer
+        >>> from sklearn.preprocessing import StandardScaler
+        >>> from noloop import LogisticRegression
+        >>> X, y = load_breast_cancer(return_X_y=True)
+        >>> X = StandardScaler().fit_transform(X[:, [0, 1, 4]])
+        >>> model = LogisticRegression(penalty=None, tol=1e-10).fit(X, y)
+        >>> model.coef_table(X, y).round(2)
+                   coef  std_err     z  p_value  ci_lower  ci_upper
+        x0        -4.92     0.54 -9.07      0.0     -5.98     -3.86
+        x1        -1.64     0.25 -6.66      0.0     -2.12     -1.15
+        x2        -2.03     0.27 -7.60      0.0     -2.56     -1.51
+        intercept  1.00     0.20  4.92      0.0      0.60      1.40
+        """
+        from noloop.linear_model._inference import coef_table
+
+        params, cov, labels = self._inference(X, y, sample_weight, cov_type, groups)
+        return coef_table(params, cov, labels, alpha)
+
+    def wald_test(self, X: Any, y: Any, names: Any, *, cov_type: str = "nonrobust",
+                  groups: Any = None, sample_weight: Any = None) -> tuple[float, int, float]:
+        """The chi-square Wald test that the named coefficients are jointly zero.
+
+        Parameters
+        ----------
+        X, y, cov_type, groups, sample_weight
+            As for :meth:`covariance_matrix`.
+        names : str, tuple or sequence of them
+            Row labels of :meth:`coef_table` (a feature name, ``"intercept"``,
+            or a (class, feature) pair); for K > 2 classes a feature name
+            alone stands for its K − 1 coefficients.
+
+        Returns
+        -------
+        statistic : float
+        df : int
+            The number of coefficients tested.
+        p_value : float
+        """
+        from noloop.linear_model._inference import wald_test
+
+        params, cov, labels = self._inference(X, y, sample_weight, cov_type, groups)
+        return wald_test(params, cov, labels, names)
+
+    def _inference(self, X: Any, y: Any, sample_weight: Any, cov_type: str, groups: Any
+                   ) -> tuple[np.ndarray, np.ndarray, list[Any]]:
+        """(identified coefficients (n_params,), their covariance, their labels) on X, y.
+
+        The problem is rebuilt through the fit's own dispatch on a fresh copy
+        of the estimator, so validation never touches this model's state.
+        """
+        from noloop.linear_model._inference import (covariance, parameter_labels,
+                                                    reference_coef)
+
+        check_is_fitted(self)
+        probe = type(self)(**self.get_params(deep=False))
+        problem = _backend(X).problem(probe, X, y, sample_weight)
+        layout = problem.objective.layout
+        _check_same_data(self, problem)
+        if problem.objective.penalty.strength > 0:
+            warnings.warn(
+                f"this fit is penalized (penalty={self.penalty!r}, C={self.C!r}): its covariance "
+                "is the penalized Hessian's inverse, and the standard errors and p-values are "
+                "not classical (use penalty=None for those)", UserWarning, stacklevel=3)
+        names = getattr(self, "feature_names_in_", None)
+        if names is None:
+            names = [f"x{i}" for i in range(layout.n_features)]
+        labels = parameter_labels(names, self.classes_, layout)
+        coef = self._coef_for(problem.objective)
+        cov = covariance(problem.objective, coef, weight_sum=problem.weight_sum, labels=labels,
+                         cov_type=cov_type, groups=groups)
+        return reference_coef(to_numpy(coef), layout), cov, labels
+
     # -------------------------------------------------------------- predict
 
     def decision_function(self, X: Any) -> Any:
@@ -395,6 +534,23 @@ def _backend(X: Any) -> Backend:
 
     return BACKEND if is_dask(X) else IN_MEMORY
 
+
+
+def _check_same_data(model: LogisticRegression, problem: Problem) -> None:
+    """Refuse data whose classes or features are not the fitted model's."""
+    n_features = problem.objective.layout.n_features
+    if n_features != model.n_features_in_:
+        raise ValueError(f"`X` has {n_features} features, but the model was fitted with "
+                         f"{model.n_features_in_}")
+    if problem.classes.shape != model.classes_.shape or \
+            not np.all(problem.classes == model.classes_):
+        raise ValueError(f"`y` has the classes {problem.classes.tolist()!r}, but the model was "
+                         f"fitted on {model.classes_.tolist()!r}")
+    fitted_names = getattr(model, "feature_names_in_", None)
+    if fitted_names is not None and problem.feature_names is not None and \
+            list(problem.feature_names) != list(fitted_names):
+        raise ValueError(f"`X` has the columns {list(problem.feature_names)!r}, but the model "
+                         f"was fitted on {list(fitted_names)!r}")
 
 
 def _checked_state(state: dict[str, Any]) -> dict[str, Any]:

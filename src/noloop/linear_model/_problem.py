@@ -24,6 +24,9 @@ class Problem:
         Column names, when X had string column names.
     coef_dtype : dtype
         The dtype fitted coefficients get (X's floating dtype).
+    weight_sum : float
+        S = Σᵢ sᵢ (class weights included): the averaged objective is the
+        summed one divided by S (times C when penalized); inference scales by it.
     persisted : bool or None
         Dask only: whether the prepared chunks stay in cluster memory.
     """
@@ -32,6 +35,7 @@ class Problem:
     classes: np.ndarray
     feature_names: np.ndarray | None
     coef_dtype: Any
+    weight_sum: float
     persisted: bool | None = None
 
 
