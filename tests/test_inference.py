@@ -316,3 +316,35 @@ def test_bad_arguments_name_what_was_expected(breast, wine):
         model.coef_table(X[:, :4], y)
     with pytest.raises(ValueError, match=r"`y` has the classes \[0, 1, 2\]"):
         model.coef_table(X[:178], wine[1])
+
+
+def test_without_intercept_and_with_frequency_weights(breast):
+    """No intercept: statsmodels' Logit without a constant. Integer sample weights: the
+    nonrobust table of the rows repeated that many times (weights count examples)."""
+    X, y = breast
+    model = LogisticRegression(penalty=None, fit_intercept=False, solver="newton-cholesky",
+                               tol=1e-10).fit(X, y)
+    result = sm.Logit(y, X).fit(disp=0, tol=1e-12, cov_type="HC0")
+    table = model.coef_table(X, y, cov_type="HC0")
+    assert list(table.index) == ["x0", "x1", "x2", "x3", "x4"]
+    assert_tables_close(table, table_from(result.params, result.cov_params(), table.index), RTOL)
+    counts = np.random.default_rng(0).integers(1, 4, len(y))
+    model = unpenalized().fit(X, y, sample_weight=counts)
+    result = sm.Logit(np.repeat(y, counts), sm.add_constant(np.repeat(X, counts, axis=0))).fit(
+        disp=0, tol=1e-12)
+    order = constant_last(1, X.shape[1] + 1)
+    table = model.coef_table(X, y, sample_weight=counts)
+    assert_tables_close(table, table_from(result.params[order],
+                                          result.cov_params()[np.ix_(order, order)],
+                                          table.index), RTOL)
+
+
+def test_wald_test_takes_a_tuple_of_names_or_one_class_feature_pair(breast, wine):
+    X, y = breast
+    model = unpenalized().fit(X, y)
+    assert model.wald_test(X, y, ("x0", "x2")) == model.wald_test(X, y, ["x0", "x2"])
+    X, y = wine
+    model = unpenalized().fit(X, y)
+    statistic, df, _ = model.wald_test(X, y, (2, "x1"))
+    z = model.coef_table(X, y).loc[(2, "x1"), "z"]
+    assert df == 1 and statistic == pytest.approx(z**2, rel=1e-12)

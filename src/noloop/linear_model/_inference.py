@@ -17,6 +17,10 @@ S = Σᵢ sᵢ, λ = 1 / (C · S). The log-likelihood of the summed model is
   of example i (weighted, as for sampling weights). The data terms return
   M = B / S² (``score_outer``: uᵢ = gᵢ / S), and the S's cancel:
   cov = H⁻¹ M H⁻¹;
+- sample weights: ``"nonrobust"`` counts them as frequencies (integer
+  weights give the table of the rows repeated); the sandwich types treat
+  them as sampling weights (Stata's pweights: sᵢ² in the meat), n counting
+  rows;
 - ``"HC0"``: as is; ``"HC1"``: times n / (n − k); ``"cluster"``: scores summed
   within each group first, times G / (G − 1) · (n − 1) / (n − k), statsmodels'
   default small-sample correction. n is the number of rows, k the number of
@@ -256,7 +260,7 @@ def wald_test(params: np.ndarray, cov: np.ndarray, labels: Sequence[Hashable],
     """
     from scipy import stats
 
-    if isinstance(names, (str, tuple)):
+    if isinstance(names, str) or (isinstance(names, tuple) and names in labels):
         names = [names]
     selected: list[int] = []
     for name in names:

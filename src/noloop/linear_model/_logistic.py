@@ -348,6 +348,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             The data the model was fitted on.
         y : array-like of shape (n_samples,)
         sample_weight : array-like of shape (n_samples,), default=None
+            As in the fit. Frequencies for ``"nonrobust"``, sampling weights
+            for the sandwich types.
         cov_type : {"nonrobust", "HC0", "HC1", "cluster"}, default="nonrobust"
             The inverse Fisher information; the sandwich (HC1 times
             n / (n − k)); or cluster-robust, scores summed within ``groups``,
