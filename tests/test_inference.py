@@ -89,7 +89,8 @@ def assert_tables_close(table, expected, rtol):
 def test_binary_table_equals_statsmodels_logit(breast, cov_type):
     X, y = breast
     model = unpenalized().fit(X, y)
-    result = sm.Logit(y, sm.add_constant(X)).fit(disp=0, tol=1e-12, **statsmodels_kwargs(cov_type, y))
+    result = sm.Logit(y, sm.add_constant(X)).fit(disp=0, tol=1e-12,
+                                                 **statsmodels_kwargs(cov_type, y))
     order = constant_last(1, X.shape[1] + 1)
     table = model.coef_table(X, y, **noloop_kwargs(cov_type, y))
     assert list(table.index) == ["x0", "x1", "x2", "x3", "x4", "intercept"]
@@ -142,7 +143,8 @@ def test_softmax_table_equals_statsmodels_mnlogit(wine, cov_type):
 def test_wald_test_equals_statsmodels(breast, wine, cov_type):
     X, y = breast
     model = unpenalized().fit(X, y)
-    result = sm.Logit(y, sm.add_constant(X)).fit(disp=0, tol=1e-12, **statsmodels_kwargs(cov_type, y))
+    result = sm.Logit(y, sm.add_constant(X)).fit(disp=0, tol=1e-12,
+                                                 **statsmodels_kwargs(cov_type, y))
     expected = result.wald_test(np.eye(6)[[1, 3]], use_f=False, scalar=True)
     statistic, df, p_value = model.wald_test(X, y, ["x0", "x2"], **noloop_kwargs(cov_type, y))
     assert df == 2
@@ -202,8 +204,8 @@ def test_dask_parquet_fit_gives_the_numpy_table(client, breast, wine, tmp_path):
 
     cases = {"breast": (breast, ["nonrobust", "cluster"]), "wine": (wine, ["HC1", "cluster"])}
     for name, ((X, y), cov_types) in cases.items():
-        frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])]).assign(label=y,
-                                                                                    group=groups_of(y))
+        features = [f"f{i}" for i in range(X.shape[1])]
+        frame = pd.DataFrame(X, columns=features).assign(label=y, group=groups_of(y))
         folder = tmp_path / name
         folder.mkdir()
         for part, rows in enumerate(np.array_split(np.arange(len(frame)), 3)):
@@ -212,7 +214,6 @@ def test_dask_parquet_fit_gives_the_numpy_table(client, breast, wine, tmp_path):
         # differently when counting lengths and when converting (a pre-existing limit of
         # to_dask_arrays, see the report)
         data = dd.read_parquet(str(folder / "*.parquet")).persist()
-        features = [f"f{i}" for i in range(X.shape[1])]
         settings = dict(penalty=None, solver="newton-cholesky", tol=1e-12, max_iter=100)
         reference = LogisticRegression(**settings).fit(frame[features], frame["label"])
         # breast: fitted on the cluster; wine (softmax): the NumPy fit's table on the cluster
