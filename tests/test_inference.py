@@ -237,14 +237,13 @@ def test_dask_parquet_fit_gives_the_numpy_table(client, breast, wine, tmp_path):
 
 
 @pytest.mark.parametrize("cov_type", ["nonrobust", "HC0", "cluster"])
-def test_torch_tensors_give_the_numpy_table(breast, wine, cov_type):
-    torch = pytest.importorskip("torch")
+def test_array_libraries_give_the_numpy_table(breast, wine, cov_type, to_xp):
+    """PyTorch (CPU, and CUDA where present) and CuPy compute on their device; same table."""
     for X, y in (breast, wine):
         model = unpenalized().fit(X, y)
         expected = model.coef_table(X, y, **noloop_kwargs(cov_type, y))
-        groups = groups_of(y)
-        table = model.coef_table(torch.as_tensor(X), torch.as_tensor(y), cov_type=cov_type,
-                                 groups=torch.as_tensor(groups) if cov_type == "cluster" else None)
+        groups = to_xp(groups_of(y)) if cov_type == "cluster" else None
+        table = model.coef_table(to_xp(X), to_xp(y), cov_type=cov_type, groups=groups)
         assert_tables_close(table, expected, 1e-10)
 
 
