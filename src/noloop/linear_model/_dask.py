@@ -54,11 +54,13 @@ def _as_array(obj: Any, name: str) -> Any:
     if isinstance(obj, (dd.DataFrame, dd.Series)):
         import warnings
 
-        # optimize first: the partitions whose lengths are counted must be the ones converted
-        # (a projected Parquet read may merge files into fewer partitions)
+        # the chunk sizes are counted on the array itself: counted on the DataFrame
+        # (lengths=True), a projected Parquet read may be planned into another number of
+        # partitions for the count than for the conversion (files merged differently)
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*extension dtypes to arrays.*")
-            array = obj.optimize().to_dask_array(lengths=True)
+            array = obj.optimize().to_dask_array()
+            array.compute_chunk_sizes()
         if array.dtype == object:
             array = array.astype(str)
         return array
