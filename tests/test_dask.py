@@ -318,3 +318,19 @@ def test_losing_the_scheduler_mid_fit_is_one_clear_error():
         for process in (worker, scheduler):
             process.kill()
             process.wait()
+
+
+def test_dask_predictions_never_replace_a_folder_of_other_files(tmp_path):
+    from noloop.tables import DataError, write_dask_table
+
+    frame = dd.from_pandas(pd.DataFrame({"label": [0, 1, 1, 0]}), npartitions=2)
+    folder = tmp_path / "project"
+    folder.mkdir()
+    (folder / "train.csv").write_text("a,y\n1,0\n")
+    with pytest.raises(DataError, match="is a folder holding other files \\(train.csv\\)"):
+        write_dask_table(frame, folder)
+    assert (folder / "train.csv").read_text() == "a,y\n1,0\n"
+    write_dask_table(frame, tmp_path / "out")
+    write_dask_table(frame, tmp_path / "out")  # earlier prediction parts are replaced
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["part.0.parquet",
+                                                                   "part.1.parquet"]

@@ -756,6 +756,15 @@ def write_dask_table(frame: Any, path: str | os.PathLike) -> None:
         raise DataError(f"{target}: predictions on a Dask dataset are written as a folder of "
                         f"Parquet parts, not as one {target.suffix} file; name a folder, "
                         "e.g. predictions.parquet")
+    if target.is_dir():
+        others = sorted(entry.name for entry in target.iterdir()
+                        if not (entry.is_file() and entry.name.startswith("part.")
+                                and entry.suffix == ".parquet"))
+        if others or target.resolve() == Path.cwd().resolve():
+            # only a folder of earlier prediction parts is replaced; anything else is the user's
+            raise DataError(f"{target}: is a folder holding other files ({', '.join(others[:3])}"
+                            f"{', ...' if len(others) > 3 else ''}); predictions replace only a "
+                            "folder of part.N.parquet files: name a new folder")
     parent = target.parent if str(target.parent) else Path(".")
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=parent))
     try:
