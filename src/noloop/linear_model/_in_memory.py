@@ -37,8 +37,11 @@ class _InMemory:
         indices, classes = _encoded_targets(y, X, xp)
         require_two_classes(classes)
         weight = _sample_weight(sample_weight, X, xp)
-        counts = np.bincount(to_numpy(indices), weights=to_numpy(weight), minlength=classes.size)
-        per_class = class_weight_vector(estimator.class_weight, classes, counts)
+        per_class = None
+        if estimator.class_weight is not None:  # counts need the labels on the host: only then
+            counts = np.bincount(to_numpy(indices), weights=to_numpy(weight),
+                                 minlength=classes.size)
+            per_class = class_weight_vector(estimator.class_weight, classes, counts)
         if per_class is not None:
             weight = weight * xp.take(xp.asarray(per_class, dtype=X.dtype, device=device_of(X)),
                                       indices, axis=0)

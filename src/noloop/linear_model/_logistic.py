@@ -247,26 +247,18 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         layout, xp = problem.objective.layout, problem.objective.xp
         coef = xp.astype(result.coef, problem.coef_dtype)  # float32 data: float32 coefficients
         W, b = layout.split(coef)
-        self.classes_ = problem.classes
-        self.n_features_in_ = layout.n_features
-        if problem.feature_names is not None:
-            self.feature_names_in_ = problem.feature_names
-        elif hasattr(self, "feature_names_in_"):
-            del self.feature_names_in_
+        if not layout.fit_intercept:
+            b = xp.zeros(layout.n_outputs, dtype=coef.dtype, device=device_of(coef))
+        if isinstance(W, np.ndarray):
+            W, b = np.ascontiguousarray(W), np.ascontiguousarray(b)
+        self._restore(classes=problem.classes, coef=W, intercept=b,
+                      feature_names=problem.feature_names, n_iter=result.n_iter,
+                      loss_history=result.loss_history, converged=result.converged,
+                      stop_reason=result.stop_reason)
         if problem.persisted is not None:
             self.persisted_ = problem.persisted
         elif hasattr(self, "persisted_"):
             del self.persisted_
-        self.coef_ = W
-        self.intercept_ = b if layout.fit_intercept else \
-            xp.zeros(layout.n_outputs, dtype=coef.dtype, device=device_of(coef))
-        if isinstance(self.coef_, np.ndarray):
-            self.coef_ = np.ascontiguousarray(self.coef_)
-            self.intercept_ = np.ascontiguousarray(self.intercept_)
-        self.n_iter_ = np.array([result.n_iter], dtype=np.int32)
-        self.loss_history_ = list(result.loss_history)
-        self.converged_ = result.converged
-        self.stop_reason_ = result.stop_reason
 
     # ---------------------------------------------------------------- state
 
@@ -314,9 +306,10 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         model._restore(**_checked_state(state))
         return model
 
-    def _restore(self, *, classes: np.ndarray, coef: np.ndarray, intercept: np.ndarray,
-                 feature_names: list[str] | None, n_iter: int, loss_history: list[float],
+    def _restore(self, *, classes: np.ndarray, coef: Any, intercept: Any,
+                 feature_names: Any, n_iter: int, loss_history: list[float],
                  converged: bool, stop_reason: str) -> None:
+        """Set every fitted attribute; the one place a fit and a model file both go through."""
         self.classes_ = classes
         self.coef_ = coef
         self.intercept_ = intercept
