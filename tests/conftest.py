@@ -90,3 +90,16 @@ def pickled_exploit(tmp_path):
     bad = tmp_path / "model.safetensors"
     bad.write_bytes(pickle.dumps(Exploit()))
     return bad, marker
+
+
+@pytest.fixture(scope="session")
+def dask_client():
+    """One real 2-worker LocalCluster on loopback, shared by every test that only trains on it.
+
+    Tests that kill workers or change the cluster make their own.
+    """
+    from distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as local, Client(local) as connected:
+        yield connected

@@ -67,3 +67,13 @@ def test_one_formatter_aligns_columns_and_writes_numbers():
         "a         1.5×  2 ms",
         "longer   12.3×  450 ns",
     ]
+
+
+def test_bench_runs_only_the_sections_asked_for_and_names_unknown_ones(capsys):
+    from noloop.cli import main
+
+    assert main(["bench", "--quick", "--only", "reads"]) == 0
+    out = capsys.readouterr().out
+    assert "3. One loss-and-gradient evaluation" in out and "1. The seed" not in out
+    assert main(["bench", "--only", "reads,nonsense"]) == 2
+    assert "unknown section nonsense" in capsys.readouterr().err

@@ -189,13 +189,9 @@ def test_dense_meat_and_group_scores_equal_explicit_sums(n_outputs):
 # ------------------------------------------------------------------ backends
 
 
-@pytest.fixture(scope="module")
-def client():
-    from distributed import Client, LocalCluster
-
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as local, Client(local) as connected:
-        yield connected
+@pytest.fixture
+def client(dask_client):
+    return dask_client
 
 
 def test_dask_parquet_fit_gives_the_numpy_table(client, breast, wine, tmp_path):

@@ -15,7 +15,7 @@ inside the functions that need them.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from noloop.bench.cluster import WORKER_ENV, dask_race, rows_on_workers, warm_up_cluster
 from noloop.bench.machine import format_machine, machine_info
@@ -49,6 +49,21 @@ def __getattr__(name: str) -> Any:
 
 
 Say = Callable[[str], None]
+
+# Sections 1-4 are above; further sections live in their own modules, each with
+# ``section(report, *, number, quick, say)``, run in this order when present.
+EXTRA_SECTIONS: tuple[str, ...] = ("inference", "l1_path", "cv", "sparse", "categorical", "cli")
+SECTIONS: tuple[str, ...] = ("seed", "race", "reads", "dask") + EXTRA_SECTIONS
+
+
+def _extra_section(name: str) -> Callable[..., None] | None:
+    import importlib
+    import importlib.util
+
+    module_name = f"noloop.bench.{name}"
+    if importlib.util.find_spec(module_name) is None:
+        return None
+    return importlib.import_module(module_name).section
 
 
 def _seed_section(report: dict[str, Any], *, quick: bool, backends: bool, say: Say
@@ -110,7 +125,7 @@ def _dask_section(report: dict[str, Any], X: Any, y: Any, size: str, *, best: fl
 
 def run_bench(
     *, quick: bool = False, backends: bool = False, json_path: str | None = None,
-    plot_path: str | None = None, say: Say = print,
+    plot_path: str | None = None, only: Sequence[str] | None = None, say: Say = print,
 ) -> dict[str, Any]:
     """``noloop bench``: the seed's table, the solver race, reads of X and peak memory.
 
@@ -140,19 +155,39 @@ def run_bench(
         "quick": quick,
         "machine": info,
     }
+    chosen = set(SECTIONS if only is None else only)
+    unknown = chosen - set(SECTIONS)
+    if unknown:
+        raise ValueError(f"unknown bench sections {sorted(unknown)}; expected some of {list(SECTIONS)}")
     say(f"machine: {format_machine(info)}")
-    say("")
-    seed_rows = _seed_section(report, quick=quick, backends=backends, say=say)
-    say("")
-    X, y = race_problem(quick=quick)
-    size = f"{X.shape[0]:,} × {X.shape[1]}"
-    best = _race_section(report, X, y, size, quick=quick, say=say)
-    say("")
-    _reads_section(report, X, y, size, quick=quick, say=say)
-    say("")
-    _dask_section(report, X, y, size, best=best, quick=quick, say=say)
+    seed_rows: list[SeedRow] = []
+    if "seed" in chosen:
+        say("")
+        seed_rows = _seed_section(report, quick=quick, backends=backends, say=say)
+    if chosen & {"race", "reads", "dask"}:
+        X, y = race_problem(quick=quick)
+        size = f"{X.shape[0]:,} × {X.shape[1]}"
+        best = None
+        if "race" in chosen:
+            say("")
+            best = _race_section(report, X, y, size, quick=quick, say=say)
+        if "reads" in chosen:
+            say("")
+            _reads_section(report, X, y, size, quick=quick, say=say)
+        if "dask" in chosen:
+            say("")
+            best = reference_objective(X, y) if best is None else best
+            _dask_section(report, X, y, size, best=best, quick=quick, say=say)
+        del X, y
+    number = 5
+    for name in EXTRA_SECTIONS:
+        section = _extra_section(name) if name in chosen else None
+        if section is not None:
+            say("")
+            section(report, number=number, quick=quick, say=say)
+            number += 1
 
-    if plot_path:
+    if plot_path and seed_rows:
         from noloop.plots import plot_speedups
 
         plot_speedups([f"{row.name}  ({row.size})" for row in seed_rows],

@@ -16,7 +16,15 @@ def add_parser(commands: Any) -> None:
                        help="time the vectorized twin on every installed array library too")
     bench.add_argument("--json", help="write every row to this JSON file")
     bench.add_argument("--plot", help="write the speed-up chart (log scale) to this PNG")
+    bench.add_argument("--only", metavar="SECTION[,SECTION]",
+                       help="run only these sections: " + ", ".join(_section_names()))
     bench.set_defaults(run=run)
+
+
+def _section_names() -> tuple[str, ...]:
+    from noloop.bench import SECTIONS
+
+    return SECTIONS
 
 
 def run(args: argparse.Namespace) -> int:
@@ -24,7 +32,15 @@ def run(args: argparse.Namespace) -> int:
     from noloop.bench import run_bench
     from noloop.cli._common import check_paths
 
+    from noloop.bench import SECTIONS
+    from noloop.errors import DataError
+
     check_paths({}, {"--json": args.json, "--plot": args.plot})
+    only = None if args.only is None else [name.strip() for name in args.only.split(",")]
+    unknown = sorted(set(only or ()) - set(SECTIONS))
+    if unknown:
+        raise DataError(f"--only: unknown section {', '.join(unknown)}; "
+                        f"expected some of {', '.join(SECTIONS)}")
     run_bench(quick=args.quick, backends=args.backends, json_path=args.json,
-              plot_path=args.plot)
+              plot_path=args.plot, only=only)
     return 0
