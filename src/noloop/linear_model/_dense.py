@@ -10,7 +10,7 @@ Two ways, same results to rounding:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -135,11 +135,10 @@ class DenseData:
         """The unpenalized Hessian, (n_outputs · n_dof, n_outputs · n_dof), n_dof = n_features + fit_intercept.
 
         Block (k, l) is X̃ᵀ diag(sᵢ ∂²lossᵢ/∂zₖ∂zₗ / S) X̃, X̃ being X with a
-        column of ones when fitting intercepts (never formed: its blocks are
-        written from X directly).
+        column of ones when fitting intercepts. One read of X: see
+        :meth:`_one_pass_grams`.
         """
-        P = probabilities(self.logits(coef), self.xp)
-        return self._block_grams(lambda k, j: curvature(P, k, j) * self.normalized_weight)
+        return self._one_pass_grams(coef, "hessian")
 
     def weighted_residual(self, coef: Any) -> Any:
         """(sᵢ / S)(Aᵢ − Yᵢ), the seed's dZ weighted: (n_samples, n_outputs).
@@ -151,7 +150,7 @@ class DenseData:
         return residual * self.normalized_weight[:, None]
 
     def score_outer(self, coef: Any) -> Any:
-        """Σᵢ uᵢ uᵢᵀ, the sandwich's meat in one pass, uᵢ = (sᵢ / S)(Aᵢ − Yᵢ) ⊗ x̃ᵢ.
+        """Σᵢ uᵢ uᵢᵀ, the sandwich's meat in one read of X, uᵢ = (sᵢ / S)(Aᵢ − Yᵢ) ⊗ x̃ᵢ.
 
         Returns
         -------
@@ -159,16 +158,83 @@ class DenseData:
             Blocks in ``coef``'s row-major order; block (k, l) is
             X̃ᵀ diag(dZᵢₖ dZᵢₗ) X̃.
         """
-        dZ = self.weighted_residual(coef)
-        return self._block_grams(lambda k, j: dZ[:, k] * dZ[:, j])
+        return self._one_pass_grams(coef, "score_outer")
+
+    @cached_property
+    def block_rows(self) -> int:
+        """Rows per block of the one-pass products: about 512 KiB of X, small enough for cache.
+
+        Each block is read from memory once; its logits, weights and every
+        Gram block are computed while it is still in cache.
+        """
+        itemsize = int(getattr(self.X.dtype, "itemsize", 8))
+        return max(256, (1 << 19) // max(int(self.X.shape[1]) * itemsize, 1))
+
+    def _blocks(self, coef: Any) -> Iterator[tuple[Any, Any, Any, Any]]:
+        """(X̃ block, Z block, Y block, sᵢ/S block) for each block of :attr:`block_rows` rows.
+
+        X̃ is X with a column of ones when fitting intercepts, formed for
+        the cached block only; Z = X Wᵀ + b is computed from the same block.
+        """
+        xp = self.xp
+        W, b = self.layout.split(coef)
+        n_samples = int(self.X.shape[0])
+        rows = self.block_rows
+        for start in range(0, n_samples, rows):
+            block = self.X[start:start + rows, :]
+            Z = xp.matmul(block, W.T) + b
+            if self.fit_intercept:
+                ones = xp.ones((int(block.shape[0]), 1), dtype=block.dtype, device=self.device)
+                block = xp.concat([block, ones], axis=1)
+            yield (block, Z, self.Y[start:start + rows, :],
+                   self.normalized_weight[start:start + rows])
+
+    def _one_pass_grams(self, coef: Any, kind: str) -> Any:
+        """The Hessian (``kind="hessian"``) or the meat (``"score_outer"``) in one read of X.
+
+        For each block of rows held in cache: its logits, its per-example
+        weights h (the curvature, or products of weighted residuals), and its
+        share X̃ᵀ diag(h) X̃ of every block (k, l ≥ k). On the diagonal h ≥ 0
+        and the share is RᵀR with R = √h ⊙ X̃, which NumPy computes as a
+        symmetric rank-k update: half the flops of a general product.
+
+        Returns
+        -------
+        matrix : array of shape (n_outputs · n_dof, n_outputs · n_dof)
+        """
+        xp = self.xp
+        n_outputs = self.layout.n_outputs
+        blocks: dict[tuple[int, int], Any] = {}
+        for X_block, Z, Y, s in self._blocks(coef):
+            if kind == "hessian":
+                P = probabilities(Z, xp)
+                weights = {(k, j): curvature(P, k, j) * s
+                           for k in range(n_outputs) for j in range(k, n_outputs)}
+            else:
+                _, residual = loss_and_residual(Z, Y, xp)
+                dZ = residual * s[:, None]
+                weights = {(k, j): dZ[:, k] * dZ[:, j]
+                           for k in range(n_outputs) for j in range(k, n_outputs)}
+            for (k, j), h in weights.items():
+                if j == k:
+                    # clip: rounding can make p(1 − p) a hair below 0 where p rounds to 1
+                    root = X_block * xp.sqrt(xp.where(h > 0, h, xp.zeros_like(h)))[:, None]
+                    share = xp.matmul(root.T, root)
+                else:
+                    share = xp.matmul(X_block.T, X_block * h[:, None])
+                blocks[k, j] = share if (k, j) not in blocks else blocks[k, j] + share
+        rows = [xp.concat([blocks[k, j] if k <= j else blocks[j, k].T
+                           for j in range(n_outputs)], axis=1) for k in range(n_outputs)]
+        return xp.concat(rows, axis=0) if n_outputs > 1 else rows[0]
 
     def group_scores(self, coef: Any, groups: Any, max_block_elements: int = 1 << 22
                      ) -> tuple[np.ndarray, Any]:
-        """The scores uᵢ = (sᵢ / S)(Aᵢ − Yᵢ) ⊗ x̃ᵢ summed within each group.
+        """The scores uᵢ = (sᵢ / S)(Aᵢ − Yᵢ) ⊗ x̃ᵢ summed within each group, in one read of X.
 
         The sums are one-hot products taken block by block of rows (each
-        block's one-hot matrix holds at most ``max_block_elements`` entries),
-        in the data's namespace and on its device.
+        block's one-hot matrix holds at most ``max_block_elements`` entries;
+        each block of X is read once, its residuals computed in cache), in
+        the data's namespace and on its device.
 
         Parameters
         ----------
@@ -192,41 +258,24 @@ class DenseData:
                              f"{groups.shape}")
         ids, index = np.unique(groups, return_inverse=True)
         index = xp.asarray(index.astype(np.int64), device=self.device)
-        dZ = self.weighted_residual(coef)
         columns = xp.arange(ids.size, device=self.device)
-        block_rows = max(1, max_block_elements // max(ids.size, 1))
+        step = max(1, max_block_elements // max(ids.size, 1))
         n_outputs, n_dof = self.layout.shape
         sums = xp.zeros((ids.size, n_outputs * n_dof), dtype=self.X.dtype, device=self.device)
-        for start in range(0, n_samples, block_rows):
-            rows = slice(start, start + block_rows)
-            one_hot = xp.astype(index[rows, None] == columns[None, :], self.X.dtype)
-            parts = []
-            for k in range(n_outputs):
-                scaled = self.X[rows, :] * dZ[rows, k, None]
-                if self.fit_intercept:
-                    scaled = xp.concat([scaled, dZ[rows, k, None]], axis=1)
-                parts.append(scaled)
-            sums = sums + xp.matmul(one_hot.T, xp.concat(parts, axis=1))
+        done = 0
+        for X_block, Z, Y, s in self._blocks(coef):
+            _, residual = loss_and_residual(Z, Y, xp)
+            dZ = residual * s[:, None]
+            n_block = int(X_block.shape[0])
+            for start in range(0, n_block, step):
+                stop = min(n_block, start + step)
+                one_hot = xp.astype(index[done + start:done + stop, None] == columns[None, :],
+                                    self.X.dtype)
+                scaled = xp.concat([X_block[start:stop, :] * dZ[start:stop, k, None]
+                                    for k in range(n_outputs)], axis=1)
+                sums = sums + xp.matmul(one_hot.T, scaled)
+            done += n_block
         return ids, sums
-
-    def _block_grams(self, weight: Callable[[int, int], Any]) -> Any:
-        """The symmetric matrix whose block (k, l), k ≤ l, is X̃ᵀ diag(weight(k, l)) X̃.
-
-        Returns
-        -------
-        matrix : array of shape (n_outputs · n_dof, n_outputs · n_dof)
-        """
-        xp = self.xp
-        n_outputs, n_dof = self.layout.shape
-        H = xp.zeros((n_outputs * n_dof, n_outputs * n_dof), dtype=self.X.dtype,
-                     device=self.device)
-        for k in range(n_outputs):
-            for j in range(k, n_outputs):
-                block = self._weighted_gram(weight(k, j))
-                H[k * n_dof:(k + 1) * n_dof, j * n_dof:(j + 1) * n_dof] = block
-                if j != k:
-                    H[j * n_dof:(j + 1) * n_dof, k * n_dof:(k + 1) * n_dof] = block.T
-        return H
 
     def gram_matvec(self, v: Any) -> Any:
         """X̃ᵀ diag(s / S) X̃ v for v of shape (n_features + fit_intercept,), in two passes over X.
