@@ -49,10 +49,14 @@ __all__ = [
     "save_model",
     "load_model",
     "read_model_metrics",
+    "read_model_covariance",
+    "COVARIANCE_TYPES",
 ]
 
 MODEL_FORMAT = "noloop-logistic-regression"
 MODEL_FORMAT_VERSION = 1
+#: The covariance types a model file can keep (those of ``LogisticRegression.covariance_matrix``).
+COVARIANCE_TYPES = ("nonrobust", "HC0", "HC1", "cluster")
 
 #: A temporary file of an interrupted write is removed by the next write to the
 #: same path once its writer's process is gone, or once it is this many seconds old.
@@ -246,7 +250,8 @@ def _safetensors_bytes(tensors: dict[str, np.ndarray], metadata: dict[str, str])
     return struct.pack("<Q", len(text)) + text + b"".join(chunks)
 
 
-def save_model(model: Any, path: str | os.PathLike, *, metrics: dict[str, Any] | None = None) -> None:
+def save_model(model: Any, path: str | os.PathLike, *, metrics: dict[str, Any] | None = None,
+               covariance: dict[str, Any] | None = None) -> None:
     """Save a fitted :class:`noloop.LogisticRegression` to ``path`` (safetensors + JSON), atomically.
 
     Two saves of the same model with the same metrics give the same bytes.
@@ -261,6 +266,12 @@ def save_model(model: Any, path: str | os.PathLike, *, metrics: dict[str, Any] |
     metrics : dict, optional
         Training metrics to keep beside the weights (JSON-ready values; read
         back by :func:`read_model_metrics` and shown by ``noloop evaluate``).
+    covariance : dict, optional
+        The covariance of the coefficients, kept for ``noloop summary``:
+        ``{"matrix": ndarray of shape (n_params, n_params), "cov_type": str,
+        "n_samples": int}``, the matrix as ``model.covariance_matrix`` gives
+        it (rows in ``coef_table``'s order). Read back by
+        :func:`read_model_covariance`.
 
     Raises
     ------
@@ -319,6 +330,11 @@ def save_model(model: Any, path: str | os.PathLike, *, metrics: dict[str, Any] |
         "intercept": state["intercept"],
         "loss_history": np.asarray(state["loss_history"], dtype=np.float64),
     }
+    if covariance is not None:
+        matrix, info = _checked_covariance(covariance, _n_params(state["coef"].shape,
+                                                                 bool(model.fit_intercept)))
+        tensors["covariance"] = matrix
+        metadata["covariance"] = _json_text(info)
     atomic_write_bytes(path, _safetensors_bytes(tensors, metadata))
 
 
@@ -334,7 +350,7 @@ def save_model(model: Any, path: str | os.PathLike, *, metrics: dict[str, Any] |
 _CLASS_TYPES: dict[str, tuple[type, ...]] = {"b": (bool,), "i": (int,), "u": (int,),
                                              "f": (int, float), "U": (str,)}
 _CLASS_DTYPE = re.compile(r"[<>|=]?(?:b1|[iu][1248]|f[248]|U[1-9][0-9]{0,4})")
-_TENSOR_NDIM = {"coef": 2, "intercept": 1, "loss_history": 1}
+_TENSOR_NDIM = {"coef": 2, "intercept": 1, "loss_history": 1, "covariance": 2}
 _REQUIRED_TENSORS = {"coef", "intercept"}
 _MAX_HEADER_BYTES = 100_000_000
 
@@ -477,7 +493,7 @@ def _tensors(path: Path, header: dict[str, Any], buffer: memoryview) -> dict[str
     names = set(header) - {"__metadata__"}
     if not _REQUIRED_TENSORS <= names <= set(_TENSOR_NDIM):
         raise _corrupt(path, "tensors", f"{', '.join(sorted(_REQUIRED_TENSORS))} and optionally "
-                       "loss_history", _shown(sorted(names)))
+                       "loss_history and covariance", _shown(sorted(names)))
     return {name: _tensor(path, name, header[name], buffer) for name in sorted(names)}
 
 
@@ -640,3 +656,72 @@ def read_model_metrics(path: str | os.PathLike) -> dict[str, Any]:
     path = Path(path)
     _, _, metadata = _read_metadata(path)
     return _object_field(path, metadata, "metrics", "{}")
+
+
+# ------------------------------------------------------------------ covariance
+
+
+def _n_params(coef_shape: tuple[int, ...], fit_intercept: bool) -> int:
+    """The number of identified parameters: n_dof for two classes, (K − 1) · n_dof for K > 2."""
+    n_outputs, n_features = coef_shape
+    n_dof = n_features + int(fit_intercept)
+    return n_dof if n_outputs == 1 else (n_outputs - 1) * n_dof
+
+
+def _checked_covariance(covariance: dict[str, Any], n_params: int
+                        ) -> tuple[np.ndarray, dict[str, Any]]:
+    """(float64 matrix, JSON-ready description) from ``save_model``'s ``covariance``; ValueError if unfit."""
+    if not isinstance(covariance, dict) or not {"matrix", "cov_type", "n_samples"} <= set(covariance):
+        raise ValueError("`covariance` must be a dict with 'matrix', 'cov_type' and 'n_samples'; "
+                         f"got {_shown(covariance)}")
+    matrix = np.asarray(covariance["matrix"], dtype=np.float64)
+    if matrix.shape != (n_params, n_params) or not np.isfinite(matrix).all():
+        raise ValueError(f"`covariance['matrix']` must be a finite ({n_params}, {n_params}) matrix "
+                         f"for this model; got shape {matrix.shape}")
+    cov_type, n_samples = covariance["cov_type"], covariance["n_samples"]
+    if cov_type not in COVARIANCE_TYPES:
+        raise ValueError(f"`covariance['cov_type']` must be one of {list(COVARIANCE_TYPES)}; "
+                         f"got {cov_type!r}")
+    if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) \
+            or n_samples < 1:
+        raise ValueError(f"`covariance['n_samples']` must be a positive integer; got {n_samples!r}")
+    return matrix, {"cov_type": cov_type, "n_samples": int(n_samples)}
+
+
+def read_model_covariance(path: str | os.PathLike) -> dict[str, Any] | None:
+    """The covariance a model file keeps (``noloop train --summary`` stores it), or None.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A file written by :func:`save_model`.
+
+    Returns
+    -------
+    covariance : dict or None
+        ``{"matrix": ndarray of shape (n_params, n_params), "cov_type": str,
+        "n_samples": int}``; None for a file saved without one (every file
+        written before covariances were kept).
+
+    Raises
+    ------
+    DataError
+        When the file is missing, not a noloop model, or its covariance is corrupt.
+    """
+    path = Path(path)
+    params, state, _ = _read_model_file(path)
+    header, buffer, metadata = _read_metadata(path)
+    if "covariance" not in header:
+        if "covariance" in metadata:
+            raise _corrupt(path, "covariance", "a covariance tensor beside its description",
+                           "no covariance tensor")
+        return None
+    matrix = _tensor(path, "covariance", header["covariance"], buffer)
+    info = _object_field(path, metadata, "covariance")
+    n_params = _n_params(state["coef"].shape, bool(params.get("fit_intercept", True)))
+    try:
+        matrix, info = _checked_covariance({"matrix": matrix, **info}, n_params)
+    except ValueError as error:
+        raise DataError(f"{path}: is a corrupt noloop model file (field `covariance`: "
+                        f"{error})") from None
+    return {"matrix": matrix, **info}

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = ["main", "build_parser"]
 
-_COMMANDS = ("train", "predict", "evaluate", "explain", "bench", "demo")
+_COMMANDS = ("train", "predict", "evaluate", "explain", "summary", "bench", "demo")
 
 
 def build_parser() -> Parser:

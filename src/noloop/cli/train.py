@@ -63,6 +63,11 @@ def add_parser(commands: Any) -> None:
                        help="fit on the raw columns (default: fit on standardized columns, then "
                             "fold the scaling into the saved coefficients)")
     train.add_argument("--plot", help="write the cost curve to this PNG")
+    train.add_argument("--summary", action="store_true",
+                       help="print the coefficient table after the fit and keep its covariance "
+                            "in the model file (for noloop summary)")
+    train.add_argument("--cov-type", choices=("nonrobust", "HC0", "HC1"), default="nonrobust",
+                       help="with --summary: the covariance (default nonrobust; HC0/HC1 sandwich)")
     add_format_option(train)
     train.add_argument("--every", type=positive_int, default=100,
                        help="with --verbose: print every N iterations")
@@ -168,6 +173,12 @@ def _fit(args: argparse.Namespace, X: Any, y: Any, learning_rate: float | str, l
     finally:
         progress.close()
     model.set_params(callback=None)
+    if getattr(args, "summary", False):
+        from noloop.cli.summary_fit import fit_covariance
+
+        # computed on the standardized fit (the penalty, if any, applies there), then folded
+        model._summary_covariance = fit_covariance(  # read by _report_and_save
+            model, X, y, args.cov_type, (mean, scale) if args.standardize else None)
     if args.standardize:
         fold_standardization(model, mean, scale)
     return model
@@ -227,7 +238,16 @@ def _report_and_save(args: argparse.Namespace, model: Any, fits: dict[str, Any],
     for split, values in metrics.items():
         say(args, metrics_line(split, values))
     picture = _cost_curve_png(args, model, fits) if args.plot else None
-    save_model(model, args.model, metrics=metrics)
+    covariance = getattr(model, "_summary_covariance", None)
+    if covariance is not None:
+        from noloop.cli.summary import format_summary, model_table
+
+        del model._summary_covariance
+        print(format_summary(model_table(model, covariance["matrix"]),
+                             cov_type=covariance["cov_type"],
+                             n_samples=covariance["n_samples"],
+                             penalized=model.penalty is not None, title=str(args.data)))
+    save_model(model, args.model, metrics=metrics, covariance=covariance)
     say(args, f"model written to {args.model}")
     if picture is not None:
         atomic_write_bytes(args.plot, picture)

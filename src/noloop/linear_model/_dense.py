@@ -162,13 +162,13 @@ class DenseData:
 
     @cached_property
     def block_rows(self) -> int:
-        """Rows per block of the one-pass products: about 512 KiB of X, small enough for cache.
+        """Rows per block of the one-pass products: about 4 MiB of X, small enough for cache.
 
         Each block is read from memory once; its logits, weights and every
         Gram block are computed while it is still in cache.
         """
         itemsize = int(getattr(self.X.dtype, "itemsize", 8))
-        return max(256, (1 << 19) // max(int(self.X.shape[1]) * itemsize, 1))
+        return max(256, (1 << 22) // max(int(self.X.shape[1]) * itemsize, 1))
 
     def _blocks(self, coef: Any) -> Iterator[tuple[Any, Any, Any, Any]]:
         """(X̃ block, Z block, Y block, sᵢ/S block) for each block of :attr:`block_rows` rows.

@@ -42,18 +42,23 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 from typing import Any
 
+import warnings
+
 import numpy as np
 
 from noloop._xp import to_numpy
 from noloop.linear_model._objective import Layout
 
 __all__ = ["COV_TYPES", "parameter_labels", "reference_coef", "covariance", "coef_table",
-           "wald_test"]
+           "wald_test", "fold_standardized_covariance"]
 
 COV_TYPES = ("nonrobust", "HC0", "HC1", "cluster")
 # after scaling the information to unit diagonal, a smallest/largest eigenvalue ratio at or
 # below this is singular: the coefficients along its eigenvector are not identified
 RCOND = 1e-10
+# below this ratio (condition number above 1e8) the inverse is computed but loses about
+# half of float64's digits: a warning names the columns involved
+WARN_RCOND = 1e-8
 # the average pᵢ(1 − pᵢ) (the intercept's curvature) below which the fit separates the data
 SEPARATION_CURVATURE = 1e-8
 
@@ -195,6 +200,14 @@ def _inverse_information(information: np.ndarray, labels: Sequence[Hashable],
             f"{_listed(labels, involved)} are collinear (e.g. a constant column next to the "
             "intercept, or a duplicated column) or the data are perfectly separated; "
             "drop one of them")
+    if not values[0] > WARN_RCOND * values[-1]:
+        weights = np.abs(vectors[:, 0])
+        involved = np.flatnonzero(weights >= 0.1 * weights.max())
+        warnings.warn(
+            f"the information matrix is nearly singular (condition number "
+            f"{values[-1] / values[0]:.2g} after scaling): {_listed(labels, involved)} are "
+            "nearly collinear, so their standard errors are large and imprecise",
+            UserWarning, stacklevel=5)
     return (vectors / values) @ vectors.T * scale[:, None] * scale[None, :]
 
 
@@ -276,3 +289,47 @@ def wald_test(params: np.ndarray, cov: np.ndarray, labels: Sequence[Hashable],
     b = params[chosen]
     statistic = float(b @ np.linalg.solve(cov[np.ix_(chosen, chosen)], b))
     return statistic, int(chosen.size), float(stats.chi2.sf(statistic, chosen.size))
+
+
+def fold_standardized_covariance(cov: np.ndarray, mean: Any, scale: Any, *, n_blocks: int,
+                                 fit_intercept: bool = True) -> np.ndarray:
+    """The covariance of a fit on (X − mean) / scale, carried to the coefficients on raw X.
+
+    Folding is linear: per block (one per identified class), w = w_s / σ and
+    b = b_s − Σⱼ w_s,ⱼ μⱼ / σⱼ, i.e. θ = A θ_s with
+    A = [[diag(1/σ), 0], [−(μ/σ)ᵀ, 1]]; so cov = (I ⊗ A) cov_s (I ⊗ A)ᵀ.
+    The same map holds for softmax's parameters against the first class
+    (differences of coefficients fold as the coefficients do).
+
+    Parameters
+    ----------
+    cov : ndarray of shape (n_blocks · n_dof, n_blocks · n_dof)
+        On the standardized columns, n_dof = n_features + fit_intercept.
+    mean, scale : array-like of shape (n_features,)
+        As :func:`noloop.preprocessing.standardize` returned them.
+    n_blocks : int
+        1 for two classes, K − 1 for K > 2.
+    fit_intercept : bool, default=True
+        Without an intercept the mean cannot be folded: ``mean`` must be 0.
+
+    Returns
+    -------
+    cov : ndarray of shape (n_blocks · n_dof, n_blocks · n_dof)
+    """
+    mean = np.asarray(mean, dtype=np.float64)
+    scale = np.asarray(scale, dtype=np.float64)
+    n_features = int(mean.size)
+    n_dof = n_features + int(fit_intercept)
+    if cov.shape != (n_blocks * n_dof, n_blocks * n_dof):
+        raise ValueError(f"`cov` must have shape ({n_blocks * n_dof}, {n_blocks * n_dof}) for "
+                         f"{n_blocks} block(s) of {n_dof} parameters; got {cov.shape}")
+    A = np.zeros((n_dof, n_dof))
+    A[np.arange(n_features), np.arange(n_features)] = 1 / scale
+    if fit_intercept:
+        A[n_features, :n_features] = -mean / scale
+        A[n_features, n_features] = 1.0
+    elif np.any(mean != 0):
+        raise ValueError("without an intercept a centered fit cannot be folded: `mean` must be 0")
+    full = np.kron(np.eye(n_blocks), A)
+    folded = full @ cov @ full.T
+    return (folded + folded.T) / 2
