@@ -194,3 +194,14 @@ def test_nearly_collinear_columns_warn_naming_them():
         model = LogisticRegression(penalty=None, tol=1e-10).fit(frame, y)
     with pytest.warns(UserWarning, match=r"nearly singular.*'b', 'b_copy' are nearly collinear"):
         model.covariance_matrix(frame, y)
+
+
+def test_bench_inference_counts_one_pass_per_matrix():
+    from noloop.bench.inference import format_inference, inference_problem, inference_rows
+
+    X, y = inference_problem(quick=True)
+    rows = {row.step.split(" (")[0]: row for row in inference_rows(X[:2000], y[:2000], quick=True)}
+    assert rows["table nonrobust"].passes == 1  # the Hessian, every block of rows read once
+    assert rows["table HC1"].passes == 2  # the Hessian and the meat
+    assert rows["fit"].passes > 2
+    assert "passes over X" in format_inference(list(rows.values()))

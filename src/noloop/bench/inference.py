@@ -75,21 +75,20 @@ def inference_rows(X: np.ndarray, y: np.ndarray, *, quick: bool) -> list[Inferen
     from noloop.linear_model import LogisticRegression
 
     X = np.ascontiguousarray(X)
-    repeat = 1
     read = best_seconds(X.sum, repeat=5 if quick else 3, calibrate=False)
     rows = []
 
     def add(step: str, call: Callable[[], Any], counted: bool = True) -> Any:
-        with _counted_passes() as counts:  # the first call's passes; repeats only time
+        with _counted_passes() as counts:
             seconds, result = timed_call(call)
-        for _ in range(repeat - 1):
-            seconds = min(seconds, timed_call(call)[0])
         rows.append(InferenceRow(step, seconds, counts["passes"] if counted else None,
                                  seconds / read))
         return result
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a ConvergenceWarning at max_iter changes nothing here
+        # warm up: numba's kernels load from its cache (or compile) on the first fit
+        LogisticRegression(penalty=None).fit(X[:200], y[:200]).coef_table(X[:200], y[:200])
         model = add("fit (penalty=None, lbfgs)",
                     lambda: LogisticRegression(penalty=None, max_iter=1000).fit(X, y))
     for cov_type, what in (("nonrobust", "Hessian"), ("HC1", "Hessian + meat")):
