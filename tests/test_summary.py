@@ -205,3 +205,25 @@ def test_bench_inference_counts_one_pass_per_matrix():
     assert rows["table HC1"].passes == 2  # the Hessian and the meat
     assert rows["fit"].passes > 2
     assert "passes over X" in format_inference(list(rows.values()))
+
+
+def test_train_summary_on_dask_keeps_the_in_memory_covariance(noloop, breast_csv, tmp_path):
+    path, frame = breast_csv
+    parquet = tmp_path / "breast.parquet"
+    frame.to_parquet(parquet, index=False)
+    in_memory, on_dask = tmp_path / "memory.safetensors", tmp_path / "dask.safetensors"
+    assert _train(noloop, parquet, in_memory).returncode == 0
+    result = _train(noloop, parquet, on_dask, "--dask-above", "1")
+    assert result.returncode == 0, result.stderr
+    assert "n = 569" in result.stdout
+    np.testing.assert_allclose(read_model_covariance(on_dask)["matrix"],
+                               read_model_covariance(in_memory)["matrix"], rtol=1e-6)
+
+
+def test_summary_help_imports_no_heavy_library():
+    from conftest import heavy_imports
+
+    code = ("import contextlib, io\nfrom noloop.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+            "    main(['summary', '--help'])\n")
+    assert heavy_imports(code) == []

@@ -1,7 +1,7 @@
-"""The ``noloop`` command: train, predict, evaluate, explain, demo and bench.
+"""The ``noloop`` command: train, predict, evaluate, explain, summary, demo and bench.
 
 One module per command (``train``, ``predict``, ``evaluate``, ``explain``,
-``demo``, ``bench``), each with ``add_parser(commands)`` and ``run(args)``;
+``summary``, ``demo``, ``bench``), each with ``add_parser(commands)`` and ``run(args)``;
 what they share is in ``_common``. A command imports its heavy libraries
 (pandas, scikit-learn, dask, matplotlib, ...) inside ``run``, so that
 ``noloop --help`` answers at once.

@@ -293,26 +293,3 @@ class DenseData:
         if self.fit_intercept:
             product = xp.concat([product, xp.reshape(xp.sum(u), (1,))])
         return product
-
-    def _weighted_gram(self, h: Any, block_rows: int = 4096) -> Any:
-        """X̃ᵀ diag(h) X̃ without forming X̃, block by block of rows.
-
-        Each block's h-scaled copy is small and cache-resident: the whole
-        product never allocates a temporary of X's size.
-        """
-        xp = self.xp
-        n_samples, n_features = (int(extent) for extent in self.X.shape)
-        gram = xp.zeros((n_features, n_features), dtype=self.X.dtype, device=self.device)
-        column = xp.zeros((n_features,), dtype=self.X.dtype, device=self.device)
-        for start in range(0, n_samples, block_rows):
-            block = self.X[start:start + block_rows, :]
-            h_block = block * h[start:start + block_rows, None]
-            gram = gram + xp.matmul(block.T, h_block)
-            column = column + xp.sum(h_block, axis=0)
-        if not self.fit_intercept:
-            return gram
-        column = column[:, None]
-        corner = xp.reshape(xp.sum(h), (1, 1))
-        top = xp.concat([gram, column], axis=1)
-        bottom = xp.concat([column.T, corner], axis=1)
-        return xp.concat([top, bottom], axis=0)
