@@ -122,7 +122,7 @@ def format_summary(table: Any, *, cov_type: str, n_samples: int, alpha: float = 
     """
     header = ["", "coef", "std err", "z", "P>|z|", f"[{alpha / 2:g}", f"{1 - alpha / 2:g}]", ""]
     rows = [[_label(label), f"{row.coef:.4f}", f"{row.std_err:.4f}", f"{row.z:.3f}",
-             f"{row.p_value:.3g}" if row.p_value >= 1e-4 else f"{row.p_value:.1e}",
+             f"{row.p_value:.4f}" if row.p_value >= 1e-4 else f"{row.p_value:.1e}",
              f"{row.ci_lower:.4f}", f"{row.ci_upper:.4f}", _mark(row.p_value)]
             for label, row in zip(table.index, table.itertuples())]
     widths = [max(len(line[i]) for line in [header, *rows]) for i in range(len(header))]
