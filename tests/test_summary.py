@@ -227,3 +227,14 @@ def test_summary_help_imports_no_heavy_library():
             "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
             "    main(['summary', '--help'])\n")
     assert heavy_imports(code) == []
+
+
+def test_train_summary_names_a_constant_column_and_writes_no_model(noloop, breast_csv, tmp_path):
+    _, frame = breast_csv
+    data = tmp_path / "constant.csv"
+    frame.assign(const=1.0).to_csv(data, index=False)
+    model_path = tmp_path / "model.safetensors"
+    result = _train(noloop, data, model_path)
+    assert result.returncode == 2
+    assert "'const'" in result.stderr and "constant column" in result.stderr
+    assert not model_path.exists()

@@ -37,7 +37,14 @@ def fit_covariance(model: Any, X: Any, y: Any, cov_type: str,
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        cov = model.covariance_matrix(X, y, cov_type=cov_type)
+        try:
+            cov = model.covariance_matrix(X, y, cov_type=cov_type)
+        except ValueError as error:
+            if standardization is None or "no information on" not in str(error):
+                raise
+            # standardized, a constant column is 0 in every row: say it in the user's terms
+            raise ValueError(f"{error}; train standardizes the columns, so that is a constant "
+                             "column: drop it") from None
     for warning in caught:
         # the penalized fit's warning is left out: the printed table carries that note
         text = " ".join(str(warning.message).split())
