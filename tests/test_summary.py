@@ -121,6 +121,9 @@ def test_summary_of_a_model_without_covariance_is_one_error_line(noloop, breast_
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and "--summary" in lines[0]
+    alone = noloop("train", path, "--target", "target", "--model", model_path,
+                   "--cov-type", "HC1")
+    assert alone.returncode == 2 and "add --summary" in alone.stderr
 
 
 def test_penalized_summary_says_its_p_values_are_not_classical(noloop, breast_csv, tmp_path):

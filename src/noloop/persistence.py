@@ -1,8 +1,10 @@
 """Model files: a fitted :class:`~noloop.LogisticRegression` as data, written atomically.
 
 A model file is a safetensors file. Its tensors are the weights (``coef`` of
-shape (n_outputs, n_features), ``intercept`` of shape (n_outputs,)) and the
-cost history; its JSON header holds the classes, feature names,
+shape (n_outputs, n_features), ``intercept`` of shape (n_outputs,)), the
+cost history and, when ``noloop train --summary`` computed it, the covariance
+of the coefficients (``covariance``, with its type and n in the header; read
+by :func:`read_model_covariance`); its JSON header holds the classes, feature names,
 hyperparameters, training metrics, noloop's version and a format version.
 Nothing is unpickled, ever: a pickle or any other file in place of a model is
 refused before any of it is interpreted.

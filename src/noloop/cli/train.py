@@ -64,8 +64,8 @@ def add_parser(commands: Any) -> None:
                             "fold the scaling into the saved coefficients)")
     train.add_argument("--plot", help="write the cost curve to this PNG")
     train.add_argument("--summary", action="store_true",
-                       help="print the coefficient table after the fit and keep its covariance "
-                            "in the model file (for noloop summary)")
+                       help="print the coefficient table after the fit (also with --quiet) and "
+                            "keep its covariance in the model file, for noloop summary")
     train.add_argument("--cov-type", choices=("nonrobust", "HC0", "HC1"), default="nonrobust",
                        help="with --summary: the covariance (default nonrobust; HC0/HC1 sandwich)")
     add_format_option(train)
@@ -127,6 +127,9 @@ def _check_options(args: argparse.Namespace) -> None:
             raise UsageError("--learning-rates compares the steps of --solver gd; "
                              f"got --solver {args.solver}")
         args.solver = "gd"
+    if args.cov_type != "nonrobust" and not args.summary:
+        raise UsageError(f"--cov-type {args.cov_type} chooses the covariance of --summary; "
+                         "add --summary")
     check_paths({"DATA": args.data}, {"--model": args.model, "--plot": args.plot})
 
 
