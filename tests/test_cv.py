@@ -152,6 +152,6 @@ def test_dask_refuses_more_folds_than_chunks(dask_client, wine):
     import dask.array as da
 
     X, y = wine
-    with pytest.raises(ValueError, match="3 row chunks"):
+    with pytest.raises(ValueError, match="need at least 5 chunks, but this Dask data has 3"):
         LogisticRegressionCV(cv=5).fit(da.from_array(X, chunks=(60, -1)),
                                        da.from_array(y, chunks=60))

@@ -68,10 +68,12 @@ def chunk_folds(chunks: Sequence[int], n_folds: int) -> list[tuple[np.ndarray, n
     folds : list of (train, test) index arrays, one pair per fold
     """
     sizes = np.asarray(chunks, dtype=np.int64)
-    if not 2 <= n_folds <= sizes.size:
-        raise ValueError(f"`cv`={n_folds} folds of whole chunks need 2 to {sizes.size} folds "
-                         f"for Dask data with {sizes.size} row chunks; rechunk X and y "
-                         f"into at least {n_folds} chunks or lower `cv`")
+    if n_folds < 2:
+        raise ValueError(f"`cv` must be at least 2 folds; got {n_folds}")
+    if n_folds > sizes.size:
+        raise ValueError(f"`cv`={n_folds} folds of whole row chunks need at least {n_folds} "
+                         f"chunks, but this Dask data has {sizes.size}; rechunk X and y (or "
+                         "split the input into more files) or use fewer folds")
     fold_of_row = np.repeat(np.arange(sizes.size) * n_folds // sizes.size, sizes)
     rows = np.arange(fold_of_row.size)
     return [(rows[fold_of_row != k], rows[fold_of_row == k]) for k in range(n_folds)]
