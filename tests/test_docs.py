@@ -5,7 +5,8 @@ import importlib
 
 import pytest
 
-DOCUMENTED = ["noloop.vectorized", "noloop.linear_model._logistic", "noloop.persistence"]
+DOCUMENTED = ["noloop.vectorized", "noloop.linear_model._logistic", "noloop.persistence",
+              "noloop.linear_model._cv"]
 
 
 @pytest.mark.parametrize("module_name", DOCUMENTED)

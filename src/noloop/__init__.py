@@ -16,12 +16,13 @@ if TYPE_CHECKING:
 
 __version__ = "0.1.0"
 
-__all__ = ["LogisticRegression", "LostClusterError", "load_model", "save_model", "loops",
+__all__ = ["LogisticRegression", "LogisticRegressionCV", "LostClusterError", "load_model", "save_model", "loops",
            "vectorized", "__version__"]
 
 # public name -> the module that defines it, imported when the name is first used
 _LAZY = {
     "LogisticRegression": "noloop.linear_model",
+    "LogisticRegressionCV": "noloop.linear_model",
     "LostClusterError": "noloop.linear_model",
     "load_model": "noloop.persistence",
     "save_model": "noloop.persistence",

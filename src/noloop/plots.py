@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-__all__ = ["cost_curves_png", "plot_cost_curves", "plot_speedups"]
+__all__ = ["cost_curves_png", "cv_path_png", "plot_cost_curves", "plot_speedups"]
 
 
 def _pyplot() -> Any:
@@ -94,3 +94,56 @@ def plot_speedups(
     axes.set_xlim(1, max(max(speedups) * 4, 1000))
     axes.grid(True, axis="x", which="both", alpha=0.2)
     return _save(figure, path)
+
+
+def cv_path_png(
+    Cs: Sequence[float], mean_scores: Sequence[float], std_scores: Sequence[float],
+    coef_path: Any, chosen_C: float, *, feature_names: Sequence[str] | None = None,
+    score_label: str = "accuracy", title: str = "Cross-validation",
+) -> bytes:
+    """The cross-validated choice of C as PNG bytes: the score curve beside the coefficients' path.
+
+    Parameters
+    ----------
+    Cs : sequence of float, length n_cs
+    mean_scores, std_scores : sequence of float, length n_cs
+        The held-out score at each C, mean and standard deviation over the folds.
+    coef_path : array of shape (n_cs, n_outputs, n_features)
+        Coefficients at each C (e.g. averaged over the folds); one line per
+        (output, feature).
+    chosen_C : float
+        Marked on both panels.
+    feature_names : sequence of str, optional
+        Legend labels, shown when there are at most 12 lines.
+    """
+    import numpy as np
+
+    plt = _pyplot()
+    Cs = np.asarray(Cs, dtype=float)
+    mean, std = np.asarray(mean_scores, dtype=float), np.asarray(std_scores, dtype=float)
+    path = np.asarray(coef_path, dtype=float)
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    left.plot(Cs, mean, marker="o", linewidth=1.8, color="#3b75af", label="mean over folds")
+    left.fill_between(Cs, mean - std, mean + std, alpha=0.2, color="#3b75af", label="± 1 std")
+    left.set_ylabel(f"held-out {score_label}")
+    left.set_title("Validation curve")
+    n_outputs, n_features = path.shape[1], path.shape[2]
+    for k in range(n_outputs):
+        for j in range(n_features):
+            name = feature_names[j] if feature_names is not None else f"x{j}"
+            label = name if n_outputs == 1 else f"class {k}: {name}"
+            right.plot(Cs, path[:, k, j], linewidth=1.2, label=label,
+                       linestyle=("-", "--", ":", "-.")[k % 4])
+    right.set_ylabel("coefficient")
+    right.set_title("Regularization path")
+    if n_outputs * n_features <= 12:
+        right.legend(frameon=False, fontsize=8)
+    for axes in (left, right):
+        axes.set_xscale("log")
+        axes.set_xlabel("C (inverse regularization strength, log scale)")
+        axes.axvline(chosen_C, color="#c44e52", linestyle="--", linewidth=1,
+                     label=f"chosen C = {chosen_C:.3g}")
+        axes.grid(True, alpha=0.3)
+    left.legend(frameon=False, fontsize=9)
+    figure.suptitle(title)
+    return _png(figure)

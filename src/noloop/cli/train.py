@@ -62,12 +62,16 @@ def add_parser(commands: Any) -> None:
     train.add_argument("--no-standardize", dest="standardize", action="store_false",
                        help="fit on the raw columns (default: fit on standardized columns, then "
                             "fold the scaling into the saved coefficients)")
-    train.add_argument("--plot", help="write the cost curve to this PNG")
+    train.add_argument("--plot", help="write the cost curve (with --cv: the validation curve "
+                                      "and the regularization path) to this PNG")
     train.add_argument("--summary", action="store_true",
                        help="print the coefficient table after the fit (also with --quiet) and "
                             "keep its covariance in the model file, for noloop summary")
     train.add_argument("--cov-type", choices=("nonrobust", "HC0", "HC1"), default="nonrobust",
                        help="with --summary: the covariance (default nonrobust; HC0/HC1 sandwich)")
+    from noloop.cli.train_cv import add_options as add_cv_options
+
+    add_cv_options(train)
     add_format_option(train)
     train.add_argument("--every", type=positive_int, default=100,
                        help="with --verbose: print every N iterations")
@@ -130,6 +134,9 @@ def _check_options(args: argparse.Namespace) -> None:
     if args.cov_type != "nonrobust" and not args.summary:
         raise UsageError(f"--cov-type {args.cov_type} chooses the covariance of --summary; "
                          "add --summary")
+    from noloop.cli.train_cv import check_options as check_cv_options
+
+    check_cv_options(args)
     check_paths({"DATA": args.data}, {"--model": args.model, "--plot": args.plot})
 
 
@@ -193,6 +200,11 @@ def _fit_each_rate(args: argparse.Namespace, X: Any, y: Any) -> tuple[dict[str, 
     A fit that diverges is an error with one rate; when comparing rates it is
     reported and left out, and an error only when every rate diverged.
     """
+    if args.cv:
+        from noloop.cli.train_cv import fit_cv
+
+        with warnings_as_lines():
+            return fit_cv(args, X, y)
     rates = args.learning_rates or [args.learning_rate]
     fits = {}
     with warnings_as_lines():
@@ -240,7 +252,13 @@ def _report_and_save(args: argparse.Namespace, model: Any, fits: dict[str, Any],
 
     for split, values in metrics.items():
         say(args, metrics_line(split, values))
-    picture = _cost_curve_png(args, model, fits) if args.plot else None
+    if args.plot and args.cv:
+        from noloop.cli.train_cv import cv_png
+
+        names = getattr(model, "feature_names_in_", None)
+        picture = cv_png(args, fits["cv"], None if names is None else [str(n) for n in names])
+    else:
+        picture = _cost_curve_png(args, model, fits) if args.plot else None
     covariance = getattr(model, "_summary_covariance", None)
     if covariance is not None:
         from noloop.cli.summary import format_summary, model_table
@@ -254,5 +272,6 @@ def _report_and_save(args: argparse.Namespace, model: Any, fits: dict[str, Any],
     say(args, f"model written to {args.model}")
     if picture is not None:
         atomic_write_bytes(args.plot, picture)
-        say(args, f"cost curve written to {args.plot}")
+        say(args, f"{'cross-validation plot' if args.cv else 'cost curve'} written to "
+                  f"{args.plot}")
     return 0

@@ -1,0 +1,157 @@
+"""LogisticRegressionCV: scikit-learn's choices on the same folds, threads, Dask, the refit model."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_breast_cancer, load_wine
+from sklearn.linear_model import LogisticRegressionCV as SklearnCV
+from sklearn.model_selection import StratifiedKFold
+from sklearn.preprocessing import StandardScaler
+
+from noloop import LogisticRegression, LogisticRegressionCV, load_model, save_model
+from noloop.linear_model import chunk_folds
+
+CS = [1e-3, 1e-2, 0.1, 1.0, 10.0]  # strong to weak penalty, as scikit-learn's grid runs
+TIGHT = dict(tol=1e-8, max_iter=1000)
+
+
+def _standardized(loader):
+    X, y = loader(return_X_y=True)
+    return StandardScaler().fit_transform(X), y
+
+
+@pytest.fixture(scope="module")
+def cancer():
+    return _standardized(load_breast_cancer)
+
+
+@pytest.fixture(scope="module")
+def wine():
+    return _standardized(load_wine)
+
+
+@pytest.mark.parametrize("dataset, options", [
+    ("cancer", dict(scoring="neg_log_loss")),
+    ("cancer", dict(scoring=None, class_weight="balanced")),
+    ("wine", dict(scoring="accuracy")),
+    ("wine", dict(scoring="neg_log_loss", refit=False)),
+])
+def test_same_choice_and_scores_as_scikit_learn_on_the_same_folds(request, dataset, options):
+    X, y = request.getfixturevalue(dataset)
+    folds = list(StratifiedKFold(3).split(X, y))
+    ours = LogisticRegressionCV(Cs=CS[1:4], cv=folds, **TIGHT, **options).fit(X, y)
+    theirs = SklearnCV(Cs=CS[1:4], cv=folds, l1_ratios=(0.0,), use_legacy_attributes=False,
+                       **TIGHT, **{**options, "scoring": options["scoring"] or "accuracy"}
+                       ).fit(X, y)
+    assert ours.C_ == theirs.C_
+    assert ours.l1_ratio_ == 0.0
+    for name in ("scores_", "coefs_paths_", "n_iter_"):
+        assert getattr(ours, name).shape == getattr(theirs, name).shape, name
+    np.testing.assert_allclose(ours.scores_, theirs.scores_, atol=1e-4)
+    np.testing.assert_allclose(ours.coefs_paths_, theirs.coefs_paths_, atol=1e-4)
+    np.testing.assert_allclose(ours.coef_, theirs.coef_, atol=1e-4)
+    np.testing.assert_allclose(ours.intercept_, theirs.intercept_, atol=1e-4)
+    np.testing.assert_array_equal(ours.Cs_, theirs.Cs_)
+    np.testing.assert_array_equal(ours.predict(X), theirs.predict(X))
+
+
+def test_an_int_Cs_is_scikit_learns_log_grid_and_int_cv_its_stratified_folds(cancer):
+    X, y = cancer
+    ours = LogisticRegressionCV(Cs=3, cv=3, **TIGHT).fit(X, y)
+    np.testing.assert_array_equal(ours.Cs_, np.logspace(-4, 4, 3))
+    explicit = LogisticRegressionCV(Cs=3, cv=list(StratifiedKFold(3).split(X, y)),
+                                    **TIGHT).fit(X, y)
+    np.testing.assert_array_equal(ours.scores_, explicit.scores_)
+    assert ours.scores_.shape == (3, 1, 3) and ours.coefs_paths_.shape == (3, 1, 3, 1, 31)
+
+
+def test_each_fold_path_is_warm_started_from_the_previous_C(cancer):
+    X, y = cancer
+    # Newton steps show the warm start plainly: near the optimum they converge in a few
+    newton = dict(solver="newton-cholesky", **TIGHT)
+    path = LogisticRegressionCV(Cs=CS, cv=3, **newton).fit(X, y)
+    train = next(StratifiedKFold(3).split(X, y))[0]
+    cold = [LogisticRegression(C=C, **newton).fit(X[train], y[train]) for C in CS]
+    np.testing.assert_allclose(path.coefs_paths_[0, 0, :, 0, :-1],
+                               np.concatenate([m.coef_ for m in cold]), atol=1e-5)
+    # after the first C, every fit starts near its optimum: fewer iterations than cold
+    assert path.n_iter_[0, 0, 1:].sum() < sum(int(m.n_iter_[0]) for m in cold[1:])
+    assert path.n_iter_[0, 0, 0] == cold[0].n_iter_[0]
+
+
+def test_threads_over_folds_give_the_same_fit(wine):
+    X, y = wine
+    one = LogisticRegressionCV(Cs=CS[:3], cv=3, n_jobs=1, **TIGHT).fit(X, y)
+    two = LogisticRegressionCV(Cs=CS[:3], cv=3, n_jobs=2, **TIGHT).fit(X, y)
+    np.testing.assert_array_equal(one.scores_, two.scores_)
+    np.testing.assert_array_equal(one.coefs_paths_, two.coefs_paths_)
+    np.testing.assert_array_equal(one.coef_, two.coef_)
+
+
+def test_l1_ratios_zero_is_the_l2_default(cancer):
+    X, y = cancer
+    default = LogisticRegressionCV(Cs=CS[:2], cv=3, **TIGHT).fit(X, y)
+    zero = LogisticRegressionCV(Cs=CS[:2], cv=3, l1_ratios=[0.0], **TIGHT).fit(X, y)
+    np.testing.assert_array_equal(default.scores_, zero.scores_)
+    np.testing.assert_array_equal(default.l1_ratios_, [0.0])
+
+
+def test_the_chosen_model_as_a_logistic_regression_survives_a_model_file(cancer, tmp_path):
+    X, y = cancer
+    cv = LogisticRegressionCV(Cs=CS[:3], cv=3, **TIGHT).fit(X, y)
+    model = cv.to_logistic_regression()
+    assert model.C == cv.C_ and model.converged_
+    np.testing.assert_array_equal(model.predict_proba(X), cv.predict_proba(X))
+    save_model(model, tmp_path / "model.safetensors")
+    np.testing.assert_array_equal(load_model(tmp_path / "model.safetensors").coef_, cv.coef_)
+    with pytest.raises(TypeError, match="LogisticRegressionCV"):
+        save_model(cv, tmp_path / "cv.safetensors")
+    assert not (tmp_path / "cv.safetensors").exists()
+
+
+@pytest.mark.parametrize("params, match", [
+    (dict(Cs=0), "`Cs` must be"),
+    (dict(Cs=[1.0, -1.0]), "`Cs` must be"),
+    (dict(l1_ratios=[1.5]), "`l1_ratios` must be"),
+    (dict(scoring="no such score"), "`scoring` must be"),
+    (dict(n_jobs=0), "`n_jobs` must be"),
+    (dict(solver="sag"), "`solver` must be"),
+])
+def test_invalid_parameters_are_named(cancer, params, match):
+    X, y = cancer
+    with pytest.raises(ValueError, match=match):
+        LogisticRegressionCV(**params).fit(X, y)
+
+
+def test_dask_folds_of_whole_chunks_equal_the_same_folds_in_memory(dask_client, wine):
+    import dask.array as da
+
+    X, y = wine
+    order = np.random.default_rng(0).permutation(y.size)  # wine's rows are sorted by class
+    X, y = X[order], y[order]
+    rows = (30, 30, 30, 30, 30, 28)
+    X_dask, y_dask = da.from_array(X, chunks=(rows, -1)), da.from_array(y, chunks=(rows,))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no scheduler or chunk warnings on the way
+        # Newton: few steps, so few round trips to the cluster per C
+        on_dask = LogisticRegressionCV(Cs=CS[2:4], cv=2, solver="newton-cholesky",
+                                       **TIGHT).fit(X_dask, y_dask)
+    folds = chunk_folds(rows, 2)
+    assert [test.tolist() for _, test in folds] == [list(range(0, 90)), list(range(90, 178))]
+    in_memory = LogisticRegressionCV(Cs=CS[2:4], cv=folds, solver="newton-cholesky",
+                                     **TIGHT).fit(X, y)
+    assert on_dask.C_ == in_memory.C_
+    np.testing.assert_allclose(on_dask.scores_, in_memory.scores_, atol=1e-12)
+    np.testing.assert_allclose(on_dask.coefs_paths_, in_memory.coefs_paths_, atol=1e-6)
+    np.testing.assert_allclose(on_dask.coef_, in_memory.coef_, atol=1e-6)
+    np.testing.assert_array_equal(on_dask.predict(X_dask).compute(), in_memory.predict(X))
+
+
+def test_dask_refuses_more_folds_than_chunks(dask_client, wine):
+    import dask.array as da
+
+    X, y = wine
+    with pytest.raises(ValueError, match="need at least 5 chunks, but this Dask data has 3"):
+        LogisticRegressionCV(cv=5).fit(da.from_array(X, chunks=(60, -1)),
+                                       da.from_array(y, chunks=60))
