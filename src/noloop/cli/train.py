@@ -16,7 +16,7 @@ from noloop.cli._common import (Progress, UsageError, add_chatter, add_dask_opti
 
 __all__ = ["add_parser", "run"]
 
-SOLVER_CHOICES = ("lbfgs", "newton-cholesky", "gd")
+SOLVER_CHOICES = ("lbfgs", "newton-cholesky", "newton-cd", "gd")
 
 
 _learning_rate = option_type(lambda text: text if text == "auto" else float(text),
