@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from noloop._xp import device_of, to_numpy
-from noloop.linear_model._objective import Objective
+from noloop.linear_model._objective import L1Penalty, Objective
 from noloop.linear_model._solvers import Callback, SolverResult, _quiet_second_blas, _slack
 
 __all__ = ["newton_cd", "proximal_gradient", "quadratic_cd"]
@@ -126,10 +126,15 @@ def quadratic_cd(H: np.ndarray, g: np.ndarray, w: np.ndarray, l1: np.ndarray, *,
                          np.ascontiguousarray(l1, dtype=np.float64), max_sweeps, tol)
 
 
+def _l1_of(objective: Objective) -> L1Penalty:
+    """The objective's L1 term; none (strength 0) for an objective that has no ``l1``."""
+    return getattr(objective, "l1", None) or L1Penalty()
+
+
 def _l1_weights(objective: Objective, shape: tuple[int, ...]) -> np.ndarray:
     """The L1 strength per coefficient, flat in coef's row-major order; 0 on the intercepts."""
     layout = objective.layout
-    weights = np.full(shape, objective.l1.strength)
+    weights = np.full(shape, _l1_of(objective).strength)
     if layout.fit_intercept:
         weights[:, layout.n_features] = 0.0
     return weights.ravel()
@@ -180,7 +185,7 @@ def newton_cd(objective: Objective, coef: Any, *, max_iter: int, tol: float,
 
 def _newton_cd(objective: Objective, coef: Any, *, max_iter: int, tol: float,
                callback: Callback | None) -> SolverResult:
-    xp, layout, l1 = objective.xp, objective.layout, objective.l1
+    xp, layout, l1 = objective.xp, objective.layout, _l1_of(objective)
     shape, dtype, device = tuple(coef.shape), coef.dtype, device_of(coef)
     weights = _l1_weights(objective, shape)
 
@@ -244,7 +249,7 @@ def proximal_gradient(objective: Objective, coef: Any, *, max_iter: int, tol: fl
     Candès), so the objective decreases along the iterates. Stops when the
     largest entry of the smallest subgradient at the iterate is at most ``tol``.
     """
-    xp, layout, l1 = objective.xp, objective.layout, objective.l1
+    xp, layout, l1 = objective.xp, objective.layout, _l1_of(objective)
     adaptive = learning_rate == "auto"
     step = 1.0 / objective.curvature_bound() if adaptive else float(learning_rate)
     result = SolverResult(coef=coef, n_iter=0)
@@ -296,7 +301,7 @@ def _prox_step(objective: Objective, y: Any, y_smooth: float, y_grad: Any, step:
 
     Returns (x⁺, f(x⁺), ∇f(x⁺), the step used).
     """
-    xp, layout, l1 = objective.xp, objective.layout, objective.l1
+    xp, layout, l1 = objective.xp, objective.layout, _l1_of(objective)
     while True:
         candidate = l1.prox(y - step * y_grad, step, layout, xp)
         difference = candidate - y
