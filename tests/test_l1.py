@@ -188,3 +188,15 @@ def test_cli_trains_a_sparse_model_and_an_unpenalized_one(tmp_path, capsys):
                  "--l1-ratio", "0.5", "--solver", "lbfgs"]) == 2
     assert capsys.readouterr().err.strip().splitlines()[-1].startswith(
         "error: Solver lbfgs supports only 'l2' or None penalties, got elasticnet penalty")
+
+
+def test_explain_shows_the_soft_threshold_step():
+    from noloop.explain import explain
+
+    lines = []
+    arrays = explain(l1=2.0, say=lines.append)
+    text = "\n".join(lines)
+    assert "w := sign(w) · max(|w| − α·λ, 0)" in text
+    step = arrays["new_w"]
+    np.testing.assert_allclose(arrays["l1_w"], np.sign(step) * np.maximum(np.abs(step) - 0.2, 0))
+    assert np.any(arrays["l1_w"] == 0)
