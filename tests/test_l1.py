@@ -104,7 +104,8 @@ def test_penalty_warnings_and_errors_are_scikit_learns():
     with pytest.warns(FutureWarning) as sklearn_caught:
         SklearnLogisticRegression(penalty="l2").fit(X, y)
     assert [str(w.message) for w in caught] == [str(w.message) for w in sklearn_caught]
-    with pytest.warns(UserWarning, match="Inconsistent values: penalty=l1 with l1_ratio=0.0"):
+    with pytest.warns(FutureWarning), \
+            pytest.warns(UserWarning, match="Inconsistent values: penalty=l1 with l1_ratio=0.0"):
         LogisticRegression(penalty="l1", solver="newton-cd").fit(X, y)
     with pytest.warns(FutureWarning, match="'l1_ratio=None' was deprecated"):
         LogisticRegression(l1_ratio=None).fit(X, y)
@@ -119,7 +120,9 @@ def test_params_clone_and_model_file_keep_c_inf_and_l1_ratio(tmp_path):
     model = LogisticRegression(C=np.inf, l1_ratio=0.5, solver="newton-cd")
     assert clone(model).get_params() == model.get_params()
     assert model.get_params()["penalty"] == "deprecated"
-    model.fit(X, y)
+    with pytest.warns(UserWarning, match="l1_ratio parameter is only used when penalty is "
+                                         r"'elasticnet'. Got \(penalty=None\)"):
+        model.fit(X, y)  # as scikit-learn: C=inf turns the penalty off, l1_ratio unused
     save_model(model, tmp_path / "m.safetensors")
     loaded = load_model(tmp_path / "m.safetensors")
     assert loaded.C == np.inf and loaded.l1_ratio == 0.5 and loaded.penalty == "deprecated"
@@ -134,9 +137,10 @@ def test_dask_fit_with_l1_equals_the_in_memory_one(dask_client):
 
     X, y = standardized(load_breast_cancer)
     in_memory = LogisticRegression(C=0.1, l1_ratio=1.0, solver="newton-cd",
-                                   tol=1e-8).fit(X, y)
-    on_dask = LogisticRegression(C=0.1, l1_ratio=1.0, solver="newton-cd", tol=1e-8).fit(
+                                   tol=1e-6).fit(X, y)
+    on_dask = LogisticRegression(C=0.1, l1_ratio=1.0, solver="newton-cd", tol=1e-6).fit(
         da.from_array(X, chunks=(200, -1)), da.from_array(y, chunks=200))
+    assert on_dask.n_iter_[0] == in_memory.n_iter_[0]
     np.testing.assert_allclose(on_dask.coef_, in_memory.coef_, atol=1e-8)
     np.testing.assert_array_equal(on_dask.coef_ == 0, in_memory.coef_ == 0)
 
@@ -200,3 +204,21 @@ def test_explain_shows_the_soft_threshold_step():
     step = arrays["new_w"]
     np.testing.assert_allclose(arrays["l1_w"], np.sign(step) * np.maximum(np.abs(step) - 0.2, 0))
     assert np.any(arrays["l1_w"] == 0)
+
+
+def test_l1_path_bench_rows_reach_the_reference_along_the_grid():
+    from sklearn.datasets import make_classification
+
+    from noloop.bench.l1_path import format_path, path_grid, path_race
+
+    X, y = make_classification(n_samples=1000, n_features=10, random_state=0)
+    Cs = path_grid(X, y, n=5)
+    assert np.all(np.diff(Cs) > 0)
+    # the grid starts where the first weight leaves zero
+    first = LogisticRegression(C=Cs[0] / 1.2, l1_ratio=1, solver="newton-cd").fit(X, y)
+    assert np.all(first.coef_ == 0)
+    _, rows = path_race(X, y, quick=True)
+    assert [row.contestant for row in rows] == ["noloop newton-cd (default for L1)",
+                                                "noloop gd (FISTA)"]
+    assert rows[0].reached and rows[0].ratio_to_noloop == 1.0
+    assert "every C at optimum" in format_path(rows)
