@@ -202,12 +202,17 @@ def _newton_cd(objective: Objective, coef: Any, *, max_iter: int, tol: float,
     result = SolverResult(coef=coef, n_iter=0)
     while not _record(result, value, _optimality(w, g, weights), tol=tol, max_iter=max_iter,
                       callback=callback):
+        # the working set: nonzero or unpenalized coordinates, and zeros whose gradient breaks
+        # the optimality condition |g| ≤ λ; the others stay at zero for this step
+        working = np.flatnonzero((w != 0) | (weights == 0) | (np.abs(g) > weights))
         with _one_blas_thread():
-            H = to_numpy(objective.hessian(point)).astype(np.float64)
+            H = _working_hessian(objective, point, working)
         # the softmax Hessian is singular along "shift every class alike"; a tiny ridge keeps
         # each coordinate's curvature positive without moving the step elsewhere
-        H[np.diag_indices_from(H)] += 1e-12 * max(float(np.trace(H)) / H.shape[0], 1e-300)
-        d, _ = quadratic_cd(H, g, w, weights, tol=max(1e-3 * tol, 1e-14))
+        H[np.diag_indices_from(H)] += 1e-12 * max(float(np.trace(H)) / max(H.shape[0], 1), 1e-300)
+        d = np.zeros_like(w)
+        d[working], _ = quadratic_cd(H, g[working], w[working], weights[working],
+                                     tol=max(1e-3 * tol, 1e-14))
         if not np.any(d):
             result.stop_reason = "the quadratic model's step is zero"
             result.converged = _optimality(w, g, weights) <= 10 * tol
@@ -230,6 +235,45 @@ def _newton_cd(objective: Objective, coef: Any, *, max_iter: int, tol: float,
     w = _centered_intercepts(np.reshape(w, shape), objective)
     result.coef = xp.asarray(w, dtype=dtype, device=device)
     return result
+
+
+def _working_hessian(objective: Objective, point: Any, working: np.ndarray) -> np.ndarray:
+    """The Hessian of the smooth part restricted to the flat coefficients ``working``.
+
+    For a binary fit on in-memory data only those columns of X enter the
+    Gram (|working|² instead of n_coef² multiply-adds per row: along an L1
+    path most weights are zero); otherwise the full Hessian, then the rows and
+    columns asked for.
+    """
+    from noloop.linear_model._dense import DenseData
+    from noloop.linear_model._loss import curvature, probabilities
+
+    layout = objective.layout
+    data = getattr(objective, "data", None)
+    n_coef = layout.shape[0] * layout.shape[1]
+    if (not isinstance(data, DenseData) or layout.multinomial or working.size == n_coef
+            or not isinstance(data.X, np.ndarray)):
+        H = to_numpy(objective.hessian(point)).astype(np.float64)
+        return np.ascontiguousarray(H[np.ix_(working, working)])
+    columns = working[working < layout.n_features]
+    P = probabilities(data.logits(point), np)
+    h = np.asarray(curvature(P, 0, 0) * data.normalized_weight, dtype=np.float64)
+    k = columns.size
+    gram = np.zeros((k, k))
+    column_sums = np.zeros(k)
+    block_rows = 4096
+    for start in range(0, data.X.shape[0], block_rows):
+        block = np.asarray(data.X[start:start + block_rows][:, columns], dtype=np.float64)
+        scaled = block * h[start:start + block_rows, None]
+        gram += block.T @ scaled
+        column_sums += scaled.sum(axis=0)
+    l2 = objective.penalty.strength if hasattr(objective, "penalty") else 0.0
+    gram[np.diag_indices_from(gram)] += l2
+    if working.size == k:  # no intercept in the working set
+        return gram
+    H = np.empty((k + 1, k + 1))
+    H[:k, :k], H[:k, k], H[k, :k], H[k, k] = gram, column_sums, column_sums, h.sum()
+    return H
 
 
 def _one_blas_thread() -> Any:
