@@ -418,8 +418,9 @@ def test_a_diverged_gd_fit_is_one_line_and_keeps_the_model(noloop, tmp_path, goo
 
 
 @pytest.mark.parametrize("option, expected", [
-    (["--C", "0"], "argument --C: expected a positive finite number; got '0'"),
-    (["--C", "inf"], "argument --C: expected a positive finite number; got 'inf'"),
+    (["--C", "0"], "argument --C: expected a positive number or inf; got '0'"),
+    (["--C", "nan"], "argument --C: expected a positive number or inf; got 'nan'"),
+    (["--l1-ratio", "2"], "argument --l1-ratio: expected a number in [0, 1]; got '2'"),
     (["--tol", "-1"], "argument --tol: expected a finite number >= 0; got '-1'"),
     (["--tol", "nan"], "argument --tol: expected a finite number >= 0; got 'nan'"),
     (["--max-iter", "-1"], "argument --max-iter: expected an integer >= 0; got '-1'"),

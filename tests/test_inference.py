@@ -43,7 +43,7 @@ def groups_of(y):
 def unpenalized():
     # newton-cholesky: lbfgs stops on scipy's relative reduction of f (coefficients to ~1e-7)
     # before |gradient| <= tol; parity to 1e-6 in every column needs the optimum to ~1e-10
-    return LogisticRegression(penalty=None, solver="newton-cholesky", tol=1e-10, max_iter=100)
+    return LogisticRegression(C=np.inf, solver="newton-cholesky", tol=1e-10, max_iter=100)
 
 
 def statsmodels_kwargs(cov_type, y):
@@ -207,7 +207,7 @@ def test_dask_parquet_fit_gives_the_numpy_table(client, breast, wine, tmp_path):
         for part, rows in enumerate(np.array_split(np.arange(len(frame)), 3)):
             frame.iloc[rows].to_parquet(folder / f"part-{part}.parquet", index=False)
         data = dd.read_parquet(str(folder / "*.parquet"))  # read as is, not persisted
-        settings = dict(penalty=None, solver="newton-cholesky", tol=1e-12, max_iter=100)
+        settings = dict(C=np.inf, solver="newton-cholesky", tol=1e-12, max_iter=100)
         reference = LogisticRegression(**settings).fit(frame[features], frame["label"])
         # breast: fitted on the cluster; wine (softmax): the NumPy fit's table on the cluster
         model = (LogisticRegression(**settings).fit(data[features], data["label"])
@@ -315,7 +315,7 @@ def test_without_intercept_and_with_frequency_weights(breast):
     """No intercept: statsmodels' Logit without a constant. Integer sample weights: the
     nonrobust table of the rows repeated that many times (weights count examples)."""
     X, y = breast
-    model = LogisticRegression(penalty=None, fit_intercept=False, solver="newton-cholesky",
+    model = LogisticRegression(C=np.inf, fit_intercept=False, solver="newton-cholesky",
                                tol=1e-10).fit(X, y)
     result = sm.Logit(y, X).fit(disp=0, tol=1e-12, cov_type="HC0")
     table = model.coef_table(X, y, cov_type="HC0")

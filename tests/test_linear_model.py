@@ -69,7 +69,7 @@ def test_fit_equals_sklearn_on_bundled_data(dataset, solver, labels, sklearn_fit
 
 def test_gd_with_fixed_step_reproduces_the_seed_iteration_by_iteration():
     X, y = standardized(load_breast_cancer)
-    model = LogisticRegression(penalty=None, solver="gd", learning_rate=0.5, max_iter=60, tol=0.0)
+    model = LogisticRegression(C=np.inf, solver="gd", learning_rate=0.5, max_iter=60, tol=0.0)
     with pytest.warns(ConvergenceWarning, match="max_iter = 60 reached"):
         model.fit(X, y)
     n_x = X.shape[1]
@@ -110,7 +110,7 @@ def test_penalty_none_equals_sklearn_unpenalized():
     X, y = standardized(load_iris)
     X, y = X[y < 2][:, :1], y[y < 2]  # a 1-feature, not separable problem
     reference = SklearnLogisticRegression(C=np.inf, tol=1e-12).fit(X, y)
-    model = LogisticRegression(penalty=None, solver="newton-cholesky", tol=1e-10).fit(X, y)
+    model = LogisticRegression(C=np.inf, solver="newton-cholesky", tol=1e-10).fit(X, y)
     np.testing.assert_allclose(model.coef_, reference.coef_, rtol=1e-6)
 
 
@@ -180,11 +180,13 @@ def test_not_converged_warns_with_the_reason():
 @pytest.mark.parametrize(
     "params, message",
     [
-        ({"solver": "sgd"}, r"`solver` must be one of \['gd', 'lbfgs', 'newton-cholesky'\]; got 'sgd'"),
+        ({"solver": "sgd"}, r"`solver` must be one of \['gd', 'lbfgs', 'newton-cd', 'newton-cholesky'\]; got 'sgd'"),
         ({"learning_rate": "fast"}, r"`learning_rate` must be 'auto' or a positive finite number; got 'fast'"),
         ({"learning_rate": -1.0}, r"`learning_rate` .* got -1.0"),
-        ({"C": 0.0}, r"`C` must be a positive finite number; got 0.0"),
-        ({"penalty": "l1"}, r"`penalty` must be 'l2' or None; got 'l1'"),
+        ({"C": 0.0}, r"`C` must be a positive number or np.inf; got 0.0"),
+        ({"penalty": "l3"}, r"`penalty` must be 'l1', 'l2', 'elasticnet' or None .*; got 'l3'"),
+        ({"l1_ratio": 1.5}, r"`l1_ratio` must be a number in \[0, 1\]; got 1.5"),
+        ({"l1_ratio": 1}, r"Solver lbfgs supports only 'l2' or None penalties, got l1 penalty"),
         ({"max_iter": -1}, r"`max_iter` must be an integer >= 0; got -1"),
     ],
 )

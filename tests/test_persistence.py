@@ -182,7 +182,7 @@ BAD_FILES = {
     "feature count": (_changed(n_features="5"),
                       r"coef has 4 feature column\(s\); the header says 5"),
     "bad hyperparameter": (_changed(hyperparameters='{"C": -1}'),
-                           "`C` must be a positive finite number"),
+                           "`C` must be a positive number or np.inf"),
     "unknown hyperparameter": (_changed(hyperparameters='{"alpha": 1}'), "unknown parameter"),
     "metrics not an object": (_changed(metrics="[1]"),
                               "field `metrics`: expected a JSON object; got a JSON array"),

@@ -20,7 +20,8 @@ def _show(say: Callable[[str], None], name: str, shape: str, array: np.ndarray |
 
 
 def explain(n_x: int = 3, m: int = 4, seed: int = 1, learning_rate: float = 0.1,
-            say: Callable[[str], None] = print) -> dict[str, np.ndarray | float]:
+            say: Callable[[str], None] = print, l1: float = 0.0
+            ) -> dict[str, np.ndarray | float]:
     """Print one forward/backward/update step of the seed's vectorized logistic regression.
 
     Parameters
@@ -32,6 +33,10 @@ def explain(n_x: int = 3, m: int = 4, seed: int = 1, learning_rate: float = 0.1,
     seed : int, default=1
     learning_rate : float, default=0.1
     say : callable, default=print
+    l1 : float, default=0.0
+        With λ > 0, also show the L1 (lasso) step that ``solver="gd"`` takes:
+        the same gradient step, then a soft-threshold of w by α·λ (b is never
+        penalized), which sets small weights exactly to zero.
 
     Returns
     -------
@@ -79,5 +84,18 @@ def explain(n_x: int = 3, m: int = 4, seed: int = 1, learning_rate: float = 0.1,
     loop_dw, loop_db = loops.backward(X, loops.forward(w, b, X), Y)
     same = np.allclose(loop_dw, dw, rtol=1e-12) and np.isclose(loop_db, db, rtol=1e-12)
     say(f"the explicit-loop twin (noloop.loops) gives the same dw and db: {'yes' if same else 'NO'}")
-    return {"X": X, "Y": Y, "w": w, "b": b, "Z": Z, "A": A, "dZ": dZ, "dw": dw, "db": db,
-            "new_w": new_w, "new_b": new_b}
+    arrays = {"X": X, "Y": Y, "w": w, "b": b, "Z": Z, "A": A, "dZ": dZ, "dw": dw, "db": db,
+              "new_w": new_w, "new_b": new_b}
+    if l1 > 0:
+        say("")
+        threshold = learning_rate * l1
+        say(f"With an L1 penalty λ·‖w‖₁ (λ = {l1}), gd takes the same step and then soft-thresholds "
+            f"w by α·λ = {threshold:g}:")
+        sparse_w = np.sign(new_w) * np.maximum(np.abs(new_w) - threshold, 0.0)
+        _show(say, "w := sign(w) · max(|w| − α·λ, 0)",
+              f"elementwise on (n_x, 1) = {sparse_w.shape}; entries within α·λ of 0 become "
+              f"exactly 0 ({int(np.sum(sparse_w == 0))} of {sparse_w.size} here)", sparse_w)
+        say("b is not penalized: b := b − α·db as above. With momentum (FISTA) this is "
+            "LogisticRegression(solver='gd', l1_ratio=1).")
+        arrays["l1_w"] = sparse_w
+    return arrays

@@ -312,6 +312,8 @@ def save_model(model: Any, path: str | os.PathLike, *, metrics: dict[str, Any] |
     if classes.dtype.kind not in _CLASS_TYPES:
         raise ValueError(f"classes of dtype {classes.dtype} cannot be saved; use numbers or strings")
     params = {key: value for key, value in model.get_params().items() if key != "callback"}
+    if params.get("C") == math.inf:  # JSON has no infinity: C=np.inf (no penalty) is kept as "inf"
+        params["C"] = "inf"
     metadata = {
         "format": MODEL_FORMAT,
         "format_version": str(MODEL_FORMAT_VERSION),
@@ -550,6 +552,8 @@ def _class_weight_keys(class_weight: dict[str, Any], classes: np.ndarray) -> dic
 
 def _hyperparameters(path: Path, metadata: dict[str, str], classes: np.ndarray) -> dict[str, Any]:
     params = _object_field(path, metadata, "hyperparameters")
+    if params.get("C") == "inf":  # how save_model writes C=np.inf
+        params["C"] = math.inf
     class_weight = params.get("class_weight")
     if isinstance(class_weight, dict):
         if not all(type(weight) in (int, float) and 0 <= weight < math.inf

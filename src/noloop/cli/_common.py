@@ -168,7 +168,8 @@ non_negative_number = option_type(float, lambda value: 0 <= value < math.inf,
 
 # the estimator's parameters as the command line names them
 _OPTION_OF = {"C": "--C", "tol": "--tol", "max_iter": "--max-iter",
-              "learning_rate": "--learning-rate", "penalty": "--penalty", "solver": "--solver"}
+              "learning_rate": "--learning-rate", "penalty": "--penalty", "solver": "--solver",
+              "l1_ratio": "--l1-ratio"}
 
 
 def in_option_words(message: str) -> str:

@@ -16,12 +16,15 @@ from noloop.cli._common import (Progress, UsageError, add_chatter, add_dask_opti
 
 __all__ = ["add_parser", "run"]
 
-SOLVER_CHOICES = ("lbfgs", "newton-cholesky", "gd")
+SOLVER_CHOICES = ("lbfgs", "newton-cholesky", "newton-cd", "gd")
 
 
 _learning_rate = option_type(lambda text: text if text == "auto" else float(text),
                              lambda value: value == "auto" or 0 < value < math.inf,
                              "'auto' or a positive finite number")
+_inverse_strength = option_type(float, lambda value: 0 < value <= math.inf,
+                                "a positive number or inf")
+_l1_ratio = option_type(float, lambda value: 0 <= value <= 1, "a number in [0, 1]")
 _fraction = option_type(float, lambda value: 0.0 < value < 1.0, "a fraction between 0 and 1")
 
 
@@ -46,9 +49,13 @@ def add_parser(commands: Any) -> None:
     train.add_argument("--model", required=True, help="where to write the model (.safetensors)")
     train.add_argument("--solver", choices=SOLVER_CHOICES, default=None,
                        help="optimizer (default lbfgs; gd is the seed's gradient descent)")
-    train.add_argument("--C", type=positive_number, default=1.0,
-                       help="inverse L2 strength (default 1.0)")
-    train.add_argument("--penalty", choices=("l2", "none"), default="l2")
+    train.add_argument("--C", type=_inverse_strength, default=1.0,
+                       help="inverse penalty strength (default 1.0; inf: no penalty)")
+    train.add_argument("--l1-ratio", type=_l1_ratio, default=0.0,
+                       help="elastic-net mixing: 0 L2 (default), 1 L1 (sparse), between: both; "
+                            "above 0 the solver defaults to newton-cd")
+    train.add_argument("--penalty", choices=("l2", "none"), default="l2",
+                       help="none is --C inf")
     train.add_argument("--max-iter", type=non_negative_int, default=1000, help="default 1000")
     train.add_argument("--tol", type=non_negative_number, default=1e-4,
                        help="gradient tolerance (default 1e-4)")
@@ -125,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
 def _check_options(args: argparse.Namespace) -> None:
     """Settle --solver, and refuse option combinations and outputs that cannot work."""
     solver_given = args.solver is not None
-    args.solver = args.solver or "lbfgs"
+    args.solver = args.solver or ("newton-cd" if args.l1_ratio > 0 else "lbfgs")
     if args.learning_rates and args.solver != "gd":
         if solver_given:
             raise UsageError("--learning-rates compares the steps of --solver gd; "
@@ -175,7 +182,8 @@ def _fit(args: argparse.Namespace, X: Any, y: Any, learning_rate: float | str, l
         X, mean, scale = standardize(X, source=str(args.data))
     progress = Progress(args, args.max_iter, label)
     model = LogisticRegression(
-        penalty=None if args.penalty == "none" else "l2", C=args.C, solver=args.solver,
+        C=math.inf if args.penalty == "none" else args.C, l1_ratio=args.l1_ratio,
+        solver=args.solver,
         learning_rate=learning_rate, max_iter=args.max_iter, tol=args.tol, callback=progress,
     )
     try:

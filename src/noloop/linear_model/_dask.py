@@ -27,7 +27,7 @@ from noloop._xp import namespace, to_numpy
 from noloop.linear_model._dense import DenseData
 from noloop.linear_model._loss import encode_labels
 from noloop.linear_model._objective import Layout, LogisticObjective, class_weight_vector
-from noloop.linear_model._problem import Problem, l2_penalty, require_two_classes
+from noloop.linear_model._problem import Problem, penalties, require_two_classes
 
 __all__ = ["is_dask", "to_dask_arrays", "DaskData", "LostClusterError", "BACKEND",
            "PERSIST_FRACTION", "cluster_memory_bytes"]
@@ -418,12 +418,12 @@ class DaskBackend:
         require_two_classes(classes)
         per_class = class_weight_vector(estimator.class_weight, classes, counts)
         weight_sum = float(counts.sum() if per_class is None else (counts * per_class).sum())
-        penalty = l2_penalty(estimator.penalty, estimator.C, weight_sum)
+        penalty, l1 = penalties(estimator, weight_sum)
         persist = bool(X.nbytes <= PERSIST_FRACTION * cluster_memory_bytes())
         data = DaskData(X=X, y=y, weight=weight, classes=classes, weight_sum=weight_sum,
                         fit_intercept=estimator.fit_intercept, class_weight=per_class,
                         persist=persist)
-        return Problem(objective=LogisticObjective(data, penalty), classes=classes,
+        return Problem(objective=LogisticObjective(data, penalty, l1), classes=classes,
                        feature_names=None if feature_names is None
                        else np.asarray(feature_names, dtype=object),
                        coef_dtype=np.dtype(X.dtype), weight_sum=weight_sum,

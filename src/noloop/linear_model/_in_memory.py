@@ -18,7 +18,7 @@ from noloop._xp import device_of, namespace, to_numpy
 from noloop.linear_model._dense import DenseData
 from noloop.linear_model._loss import encode_labels
 from noloop.linear_model._objective import LogisticObjective, class_weight_vector
-from noloop.linear_model._problem import Problem, l2_penalty, require_two_classes
+from noloop.linear_model._problem import Problem, penalties, require_two_classes
 
 __all__ = ["IN_MEMORY"]
 
@@ -46,12 +46,12 @@ class _InMemory:
             weight = weight * xp.take(xp.asarray(per_class, dtype=X.dtype, device=device_of(X)),
                                       indices, axis=0)
         weight_sum = float(xp.sum(weight))
-        penalty = l2_penalty(estimator.penalty, estimator.C, weight_sum)
+        penalty, l1 = penalties(estimator, weight_sum)
         n_outputs = 1 if classes.shape[0] == 2 else int(classes.shape[0])
         data = DenseData(X=X, Y=encode_labels(indices, n_outputs, X.dtype, xp),
                          normalized_weight=weight / weight_sum,
                          fit_intercept=estimator.fit_intercept)
-        return Problem(objective=LogisticObjective(data, penalty), classes=classes,
+        return Problem(objective=LogisticObjective(data, penalty, l1), classes=classes,
                        feature_names=getattr(estimator, "feature_names_in_", None),
                        coef_dtype=X.dtype, weight_sum=weight_sum)
 

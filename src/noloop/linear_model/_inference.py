@@ -188,7 +188,7 @@ def _inverse_information(information: np.ndarray, labels: Sequence[Hashable],
                 f"(average pᵢ(1 − pᵢ) is {float(np.max(curvature)):.2g}), so the coefficients "
                 "are not identified; the largest, on "
                 f"{_listed(labels, np.flatnonzero(size >= 0.5 * size.max()))}, separate it. "
-                "Drop the separating columns, or fit with penalty='l2'")
+                "Drop the separating columns, or fit with a finite C")
     scale = 1 / np.sqrt(diagonal)
     values, vectors = np.linalg.eigh(information * scale[:, None] * scale[None, :])
     if not values[0] > RCOND * values[-1]:

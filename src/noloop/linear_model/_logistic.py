@@ -35,8 +35,11 @@ def _is_real(value: Any) -> bool:
 # Each parameter: (the check, what the error says was expected). Checked in fit, as
 # scikit-learn's ``_parameter_constraints``; messages name the parameter and what came.
 _PARAMETER_CONSTRAINTS: dict[str, tuple[Callable[[Any], bool], str]] = {
-    "penalty": (lambda v: v in ("l2", None), "'l2' or None"),
-    "C": (lambda v: _is_real(v) and 0 < v < np.inf, "a positive finite number"),
+    "penalty": (lambda v: v is None or (isinstance(v, str) and v in _PENALTIES),
+                "'l1', 'l2', 'elasticnet' or None (deprecated: use l1_ratio and C)"),
+    "C": (lambda v: _is_real(v) and 0 < v <= np.inf, "a positive number or np.inf"),
+    "l1_ratio": (lambda v: v is None or (_is_real(v) and 0 <= v <= 1),
+                 "a number in [0, 1]"),
     "fit_intercept": (lambda v: isinstance(v, (bool, np.bool_)), "True or False"),
     "solver": (lambda v: isinstance(v, str) and v in SOLVERS, f"one of {sorted(SOLVERS)}"),
     "learning_rate": (lambda v: v == "auto" or (_is_real(v) and 0 < v < np.inf),
@@ -50,6 +53,63 @@ _PARAMETER_CONSTRAINTS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "verbose": (lambda v: isinstance(v, numbers.Integral) and v >= 0, "an integer >= 0"),
     "callback": (lambda v: v is None or callable(v), "None or a callable"),
 }
+
+
+_PENALTIES = ("l1", "l2", "elasticnet", "deprecated")
+
+# solvers that handle an L1 term (proximal steps); the others see a smooth objective only
+L1_SOLVERS = ("gd", "newton-cd")
+
+
+def _resolve_penalty(params: Mapping[str, Any]) -> str | None:
+    """The penalty scikit-learn 1.9.1 fits with ``params``, with its warnings and errors.
+
+    Mirrors ``sklearn.linear_model.LogisticRegression.fit``: ``penalty`` is
+    deprecated (FutureWarning when set); ``l1_ratio`` picks L2 (0), L1 (1) or
+    elastic-net; ``C=np.inf`` (or ``penalty=None``) fits without penalty.
+    Returns 'l2', 'l1', 'elasticnet' or None.
+    """
+    l1_ratio, C = params["l1_ratio"], params["C"]
+    if params["penalty"] == "deprecated":
+        if l1_ratio == 0 or l1_ratio is None:
+            penalty = "l2"
+            if l1_ratio is None:
+                warnings.warn("'l1_ratio=None' was deprecated in version 1.8 and will trigger "
+                              "an error in 1.10. Use 0<=l1_ratio<=1 instead.", FutureWarning,
+                              stacklevel=3)
+        elif l1_ratio == 1:
+            penalty = "l1"
+        else:
+            penalty = "elasticnet"
+        if C == np.inf:
+            penalty = None
+    else:
+        penalty = params["penalty"]
+        warnings.warn(
+            "'penalty' was deprecated in version 1.8 and will be removed in 1.10. To avoid "
+            "this warning, leave 'penalty' set to its default value and use 'l1_ratio' or 'C' "
+            "instead. Use l1_ratio=0 instead of penalty='l2', l1_ratio=1 instead of "
+            "penalty='l1', l1_ratio set to a float between 0 and 1 instead of "
+            "penalty='elasticnet', and C=np.inf instead of penalty=None.", FutureWarning,
+            stacklevel=3)
+    solver = params["solver"]
+    if solver not in L1_SOLVERS and penalty not in ("l2", None):
+        raise ValueError(f"Solver {solver} supports only 'l2' or None penalties, got {penalty} "
+                         f"penalty. Use solver='newton-cd' (or 'gd') for L1 and elastic-net.")
+    if penalty != "elasticnet" and l1_ratio is not None and 0 < l1_ratio < 1:
+        warnings.warn("l1_ratio parameter is only used when penalty is 'elasticnet'. Got "
+                      f"(penalty={penalty})", UserWarning, stacklevel=3)
+    if (params["penalty"] == "l2" and l1_ratio != 0) or (params["penalty"] == "l1"
+                                                        and l1_ratio != 1):
+        warnings.warn(f"Inconsistent values: penalty={params['penalty']} with "
+                      f"l1_ratio={l1_ratio}. penalty is deprecated. Please use l1_ratio only.",
+                      UserWarning, stacklevel=3)
+    if penalty == "elasticnet" and l1_ratio is None:
+        raise ValueError("l1_ratio must be specified when penalty is elasticnet.")
+    if params["penalty"] is None and C != 1.0:
+        warnings.warn("Setting penalty=None will ignore the C and l1_ratio parameters",
+                      UserWarning, stacklevel=3)
+    return penalty
 
 
 def _check_params(params: Mapping[str, Any]) -> None:
@@ -79,15 +139,24 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
-    penalty : {"l2", None}, default="l2"
-        ``None`` fits without penalty (``C`` is then ignored).
+    penalty : {"l1", "l2", "elasticnet", None}, default="deprecated"
+        Deprecated as in scikit-learn ≥ 1.8 (setting it warns FutureWarning):
+        use ``l1_ratio`` and ``C`` instead. ``None`` fits without penalty.
     C : float, default=1.0
-        Inverse regularization strength, as in scikit-learn.
+        Inverse regularization strength, as in scikit-learn; ``np.inf`` fits
+        without penalty.
+    l1_ratio : float, default=0.0
+        The elastic-net mixing ``r`` in [0, 1]: the penalty is
+        (1 − r)/2 ‖W‖² + r ‖W‖₁ (0: L2, 1: L1). ``r > 0`` needs
+        ``solver="newton-cd"`` or ``"gd"``; the intercepts are never penalized.
     fit_intercept : bool, default=True
-    solver : {"lbfgs", "newton-cholesky", "gd"}, default="lbfgs"
-        ``"gd"`` is the seed's batch gradient descent W := W − α dW;
+    solver : {"lbfgs", "newton-cholesky", "newton-cd", "gd"}, default="lbfgs"
+        ``"gd"`` is the seed's batch gradient descent W := W − α dW (with an
+        L1 term: proximal gradient with momentum, FISTA);
         ``"lbfgs"`` is quasi-Newton (scipy); ``"newton-cholesky"`` takes Newton
-        steps and wins when features (times classes) are few.
+        steps and wins when features (times classes) are few; ``"newton-cd"``
+        is proximal Newton (coordinate descent on the quadratic model), the
+        fastest for L1 and elastic-net.
     learning_rate : "auto" or float, default="auto"
         The step α of ``solver="gd"``. ``"auto"`` takes 1 / L for a curvature
         bound L and halves it whenever a step fails to decrease the objective
@@ -141,9 +210,10 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
     def __init__(
         self,
-        penalty: str | None = "l2",
+        penalty: str | None = "deprecated",
         *,
         C: float = 1.0,
+        l1_ratio: float | None = 0.0,
         fit_intercept: bool = True,
         solver: str = "lbfgs",
         learning_rate: float | str = "auto",
@@ -156,6 +226,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     ) -> None:
         self.penalty = penalty
         self.C = C
+        self.l1_ratio = l1_ratio
         self.fit_intercept = fit_intercept
         self.solver = solver
         self.learning_rate = learning_rate
@@ -184,7 +255,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         -------
         self : LogisticRegression
         """
-        _check_params(self.get_params(deep=False))
+        params = self.get_params(deep=False)
+        _check_params(params)
+        _resolve_penalty(params)
         problem = _backend(X).problem(self, X, y, sample_weight)
         coef = self._initial_coef(problem)
         result = solve(self.solver, problem.objective, coef, max_iter=self.max_iter,
@@ -388,11 +461,12 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         Examples
         --------
         >>> from sklearn.datasets import load_breast_cancer
+        >>> import numpy as np
         >>> from sklearn.preprocessing import StandardScaler
         >>> from noloop import LogisticRegression
         >>> X, y = load_breast_cancer(return_X_y=True)
         >>> X = StandardScaler().fit_transform(X[:, [0, 1, 4]])
-        >>> model = LogisticRegression(penalty=None, tol=1e-10).fit(X, y)
+        >>> model = LogisticRegression(C=np.inf, tol=1e-10).fit(X, y)
         >>> model.coef_table(X, y).round(2)
                    coef  std_err     z  p_value  ci_lower  ci_upper
         x0        -4.92     0.54 -9.07      0.0     -5.98     -3.86
@@ -445,11 +519,15 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         problem = _backend(X).problem(probe, X, y, sample_weight)
         layout = problem.objective.layout
         _check_same_data(self, problem)
+        if problem.objective.l1.strength > 0:
+            raise ValueError(f"this fit has an L1 penalty (l1_ratio={self.l1_ratio!r}, "
+                             f"C={self.C!r}): its coefficients have no covariance matrix; "
+                             "refit with l1_ratio=0 or C=np.inf")
         if problem.objective.penalty.strength > 0:
             warnings.warn(
-                f"this fit is penalized (penalty={self.penalty!r}, C={self.C!r}): its covariance "
+                f"this fit is penalized (C={self.C!r}): its covariance "
                 "is the penalized Hessian's inverse, and the standard errors and p-values are "
-                "not classical (use penalty=None for those)", UserWarning, stacklevel=3)
+                "not classical (use C=np.inf for those)", UserWarning, stacklevel=3)
         names = getattr(self, "feature_names_in_", None)
         if names is None:
             names = [f"x{i}" for i in range(layout.n_features)]

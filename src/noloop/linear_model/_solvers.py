@@ -9,6 +9,7 @@ iterate (the seed's ``costs`` list) and why it stopped.
 - ``gd``: the seed's batch gradient descent W := W − α dW.
 - ``lbfgs``: quasi-Newton, scipy's L-BFGS-B over the same ``loss_gradient``.
 - ``newton-cholesky``: Newton steps solved by Cholesky; few features, few iterations.
+- ``newton-cd`` (and ``gd`` with an L1 term): proximal solvers in :mod:`._proximal`.
 """
 
 from __future__ import annotations
@@ -315,16 +316,36 @@ def _newton_cholesky(
     return result
 
 
+def _newton_cd(objective: Objective, coef: Any, **options: Any) -> SolverResult:
+    """Proximal Newton with coordinate descent: :func:`noloop.linear_model._proximal.newton_cd`."""
+    from noloop.linear_model._proximal import newton_cd
+
+    return newton_cd(objective, coef, **options)
+
+
 SOLVERS: dict[str, Callable[..., SolverResult]] = {
     "lbfgs": lbfgs,
     "newton-cholesky": newton_cholesky,
+    "newton-cd": _newton_cd,
     "gd": gradient_descent,
 }
+
+
+def _has_l1(objective: Objective) -> bool:
+    l1 = getattr(objective, "l1", None)
+    return l1 is not None and l1.strength > 0
 
 
 def solve(solver: str, objective: Objective, coef: Any, *, max_iter: int, tol: float,
           learning_rate: float | str = "auto", callback: Callback | None = None) -> SolverResult:
     """Run the solver named ``solver`` from ``coef``; ``learning_rate`` is used by ``"gd"`` only."""
     options: dict[str, Any] = {"learning_rate": learning_rate} if solver == "gd" else {}
+    if solver == "gd" and _has_l1(objective):  # the seed's step plus a soft-threshold
+        from noloop.linear_model._proximal import proximal_gradient
+
+        return proximal_gradient(objective, coef, max_iter=max_iter, tol=tol, callback=callback,
+                                 **options)
+    if _has_l1(objective) and solver not in ("gd", "newton-cd"):
+        raise ValueError(f"solver {solver!r} cannot minimize an L1 term; use 'newton-cd' or 'gd'")
     return SOLVERS[solver](objective, coef, max_iter=max_iter, tol=tol, callback=callback,
                            **options)
