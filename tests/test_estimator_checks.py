@@ -16,6 +16,7 @@ def _expected_failures(estimator):
     [
         LogisticRegression(),
         LogisticRegression(solver="newton-cholesky"),
+        LogisticRegression(solver="newton-cg"),
         LogisticRegression(solver="gd"),
     ],
     expected_failed_checks=_expected_failures,
