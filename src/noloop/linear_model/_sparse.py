@@ -4,11 +4,19 @@ X is held as CSR (``data``, ``indices``, ``indptr``); CSC and COO input is
 converted once when the data term is built (one copy of the non-zeros, time
 and memory linear in nnz). Two ways to evaluate, same results to rounding:
 
+- scipy's sparse products (the default): Z = X Wᵀ + b, then dW = dZᵀ X, two
+  passes over ``data`` and ``indices``;
 - the fused one-pass kernels of :mod:`noloop.linear_model._sparse_kernels`
-  (numba): loss and gradient, and Hessian-vector products, each one pass over
-  ``data`` and ``indices``;
-- scipy's sparse products (``kernels=False``, or numba absent): Z = X Wᵀ + b,
-  then dW = dZᵀ X, two passes.
+  (numba, ``kernels=True``): loss and gradient, and Hessian-vector products,
+  each one pass.
+
+Why scipy is the default: on the bench's 200,000 × 100,000 text-like matrix
+(2-core EPYC, busy) the fused kernels measured 2-3× *slower* per evaluation
+than scipy's two passes, one thread or two (``noloop bench --only sparse``,
+``docs/sparse.md``): the cost is the random gathers and scatters into the
+100,000-entry w and gradient, not streaming the non-zeros, so reading them
+once instead of twice saves little, and the fused loop runs slower than
+scipy's two simple ones.
 
 Nothing here densifies X: the Hessian for ``newton-cholesky`` is X̃ᵀ diag(h) X̃
 formed from sparse products, dense only in its (n_features + 1)² result.
@@ -84,8 +92,8 @@ class SparseData:
         sᵢ / S.
     fit_intercept : bool
     kernels : bool or None, default=None
-        None uses the fused kernels when numba is present; False uses scipy's
-        two-pass products; True requires the kernels.
+        None and False use scipy's two-pass products (measured faster, see
+        above); True uses the fused one-pass kernels (needs numba).
     """
 
     X: Any
@@ -117,15 +125,13 @@ class SparseData:
 
     @cached_property
     def uses_kernels(self) -> bool:
-        """Whether evaluations run through the fused one-pass CSR kernels."""
-        if self.kernels is False:
+        """Whether evaluations run through the fused one-pass CSR kernels (``kernels=True``)."""
+        if not self.kernels:
             return False
         from noloop.linear_model import _sparse_kernels
 
         if _sparse_kernels.numba is None:
-            if self.kernels:
-                raise ValueError("`kernels=True` needs numba, which is not installed")
-            return False
+            raise ValueError("`kernels=True` needs numba, which is not installed")
         return True
 
     @cached_property
