@@ -165,7 +165,8 @@ class SparseData:
     def logits(self, coef: np.ndarray) -> np.ndarray:
         """Z = X Wᵀ + b, float64 of shape (n_samples, n_outputs)."""
         W, b = self._split64(coef)
-        return np.asarray(self.X @ W.T.astype(self.X.dtype), dtype=np.float64) + b
+        # float64 W: scipy computes a float32 X's products in float64 (as the kernels do)
+        return np.asarray(self.X @ W.T, dtype=np.float64) + b
 
     def loss_gradient(self, coef: np.ndarray) -> tuple[Any, Any]:
         """(1 / S) Σᵢ sᵢ lossᵢ and its gradient, shaped like ``coef``."""
