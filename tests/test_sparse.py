@@ -1,5 +1,6 @@
 """scipy.sparse input: sparse fits equal dense fits, the CSR kernels, Dask sparse chunks, LIBSVM files."""
 
+import json
 import warnings
 
 import numpy as np
@@ -147,3 +148,73 @@ def test_dask_array_of_sparse_chunks(problem, dask_client):
     np.testing.assert_allclose(model.coef_, local.coef_, rtol=0, atol=1e-7)
     np.testing.assert_allclose(np.asarray(model.predict_proba(X_dask).compute()),
                                local.predict_proba(X), rtol=0, atol=1e-7)
+
+
+# ------------------------------------------------------------------ command line
+
+
+@pytest.fixture(scope="module")
+def svm_files(tmp_path_factory):
+    """A LIBSVM file, the same matrix as a scipy .npz with NAME.labels.npy, and malformed files."""
+    from sklearn.datasets import dump_svmlight_file
+
+    folder = tmp_path_factory.mktemp("svm")
+    rng = np.random.default_rng(3)
+    X = sp.random_array((120, 30), density=0.2, format="csr", random_state=4)
+    y = (X @ rng.standard_normal(30) > 0).astype(int)
+    dump_svmlight_file(X, y, str(folder / "train.svm"), zero_based=False)
+    sp.save_npz(folder / "train.npz", sp.csr_matrix(X))
+    np.save(folder / "train.labels.npy", y)
+    (folder / "bad_index.svm").write_text("1 3:0.5 x:1\n0 2:1\n")
+    (folder / "bad_value.svm").write_text("1 3:abc\n0 2:1\n")
+    return folder, X, y
+
+
+def _cli(*arguments):
+    from noloop.cli import main
+
+    return main([str(argument) for argument in arguments])
+
+
+def test_libsvm_round_trip_train_predict_evaluate(svm_files, capsys):
+    import pandas as pd
+
+    from noloop.persistence import load_model
+
+    folder, X, y = svm_files
+    model_path, output = folder / "m.safetensors", folder / "p.csv"
+    assert _cli("train", folder / "train.svm", "--model", model_path, "--solver", "newton-cg",
+                "--tol", "1e-10") == 0
+    assert "not standardized" in capsys.readouterr().out
+    model = load_model(model_path)
+    reference = LogisticRegression(solver="newton-cg", tol=1e-10).fit(X, y)
+    np.testing.assert_allclose(model.coef_, reference.coef_, rtol=0, atol=1e-8)
+    assert _cli("predict", model_path, folder / "train.svm", "--output", output, "--proba") == 0
+    predictions = pd.read_csv(output)
+    np.testing.assert_array_equal(predictions["prediction"], reference.predict(X))
+    np.testing.assert_allclose(predictions["proba_1.0"], reference.predict_proba(X)[:, 1],
+                               rtol=1e-12)
+    capsys.readouterr()
+    assert _cli("evaluate", model_path, folder / "train.npz", "--json") == 0
+    metrics = json.loads(capsys.readouterr().out)
+    assert metrics["accuracy"] == pytest.approx(reference.score(X, y))
+    assert _cli("train", folder / "train.npz", "--model", folder / "n.safetensors",
+                "--tol", "1e-10", "--solver", "newton-cg") == 0
+    np.testing.assert_allclose(load_model(folder / "n.safetensors").coef_, reference.coef_,
+                               rtol=0, atol=1e-8)
+
+
+@pytest.mark.parametrize("name, extra, message", [
+    ("bad_index.svm", [], "bad_index.svm: not a valid LIBSVM"),
+    ("bad_value.svm", [], "bad_value.svm: not a valid LIBSVM"),
+    ("train.svm", ["--n-features", "10"], "beyond --n-features"),
+])
+def test_malformed_libsvm_is_one_error_line_and_the_model_survives(svm_files, capsys, name,
+                                                                    extra, message):
+    folder, _, _ = svm_files
+    model_path = folder / "keep.safetensors"
+    model_path.write_bytes(b"an earlier model")
+    assert _cli("train", folder / name, "--model", model_path, *extra) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error:") and message in err[0]
+    assert model_path.read_bytes() == b"an earlier model"
