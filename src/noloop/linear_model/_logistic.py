@@ -89,8 +89,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         ``"gd"`` is the seed's batch gradient descent W := W − α dW;
         ``"lbfgs"`` is quasi-Newton (scipy); ``"newton-cholesky"`` takes Newton
         steps and wins when features (times classes) are few; ``"newton-cg"``
-        is truncated Newton over Hessian-vector products (in-memory data only),
-        the fastest here on large sparse text-like data.
+        is truncated Newton over Hessian-vector products (on Dask the Hessian is
+        formed once per step), the fastest here on large sparse text-like data.
     learning_rate : "auto" or float, default="auto"
         The step α of ``solver="gd"``. ``"auto"`` takes 1 / L for a curvature
         bound L and halves it whenever a step fails to decrease the objective

@@ -350,23 +350,43 @@ def _truncated_cg(product: Callable[[Any], Any], grad: Any, xp: Any, *, toleranc
     return step
 
 
+def _hessian_product(objective: Objective, coef: Any) -> Callable[[Any], Any]:
+    """v ↦ H v at ``coef``: the objective's own, or products with its formed Hessian.
+
+    Data terms without Hessian-vector products (Dask) and objectives that
+    offer only ``hessian`` get the second: H is formed once per Newton step.
+    """
+    data = getattr(objective, "data", None)
+    if hasattr(objective, "hessian_product") and (data is None
+                                                  or hasattr(data, "hessian_product")):
+        return objective.hessian_product(coef)
+    if not hasattr(objective, "hessian"):
+        raise ValueError("solver 'newton-cg' needs Hessian-vector products or the Hessian, "
+                         "which this objective does not offer; use 'lbfgs'")
+    xp, shape, dtype, device = objective.xp, tuple(coef.shape), coef.dtype, device_of(coef)
+    H = to_numpy(objective.hessian(coef)).astype(np.float64)
+
+    def product(v: Any) -> Any:
+        return xp.asarray(np.reshape(H @ to_numpy(v).astype(np.float64).ravel(), shape),
+                          dtype=dtype, device=device)
+
+    return product
+
+
 def newton_cg(
     objective: Objective, coef: Any, *, max_iter: int, tol: float, callback: Callback | None = None,
     max_cg_steps: int = 200,
 ) -> SolverResult:
     """Truncated Newton: Newton steps H p = −g solved inexactly by conjugate gradients.
 
-    H is never formed: the objective's ``hessian_product(coef)`` gives v ↦ H v
-    (one pass over the data per product with the fused sparse kernels). The
+    H is not formed where the objective's ``hessian_product(coef)`` gives
+    v ↦ H v (in-memory data: two passes over X per product); elsewhere (Dask)
+    it is formed once per step from ``hessian``. The
     inner solve stops at a relative residual η = min(0.5, √‖g‖) (a forcing
     sequence: loose far from the optimum, tight near it, so convergence is
     superlinear), then a backtracking line search from the full step. Suits
     many features and ill-conditioned data, where L-BFGS needs many passes.
     """
-    if not hasattr(objective, "hessian_product"):
-        raise ValueError("solver 'newton-cg' needs Hessian-vector products, which this data "
-                         f"({type(getattr(objective, 'data', objective)).__name__}) does not "
-                         "offer; use 'lbfgs'")
     with _quiet_second_blas():
         xp = objective.xp
         result = SolverResult(coef=coef, n_iter=0)
@@ -375,7 +395,7 @@ def newton_cg(
         while not _record_iterate(result, value, grad, xp, tol=tol, max_iter=max_iter,
                                   callback=callback):
             norm = math.sqrt(_dot(grad, grad, xp))
-            direction = _truncated_cg(objective.hessian_product(coef), grad, xp,
+            direction = _truncated_cg(_hessian_product(objective, coef), grad, xp,
                                       tolerance=min(0.5, math.sqrt(norm)) * norm,
                                       max_steps=max_cg_steps)
             if objective.layout.multinomial:  # keep Σₖ coefₖ = 0, as newton-cholesky does
