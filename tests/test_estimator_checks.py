@@ -16,6 +16,7 @@ def _expected_failures(estimator):
     [
         LogisticRegression(),
         LogisticRegression(solver="newton-cholesky"),
+        LogisticRegression(solver="newton-cg"),
         LogisticRegression(solver="gd"),
         LogisticRegressionCV(Cs=3, cv=3),  # small grid: the checks fit it dozens of times
     ],

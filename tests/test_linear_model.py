@@ -180,7 +180,7 @@ def test_not_converged_warns_with_the_reason():
 @pytest.mark.parametrize(
     "params, message",
     [
-        ({"solver": "sgd"}, r"`solver` must be one of \['gd', 'lbfgs', 'newton-cd', 'newton-cholesky'\]; got 'sgd'"),
+        ({"solver": "sgd"}, r"`solver` must be one of \['gd', 'lbfgs', 'newton-cd', 'newton-cg', 'newton-cholesky'\]; got 'sgd'"),
         ({"learning_rate": "fast"}, r"`learning_rate` must be 'auto' or a positive finite number; got 'fast'"),
         ({"learning_rate": -1.0}, r"`learning_rate` .* got -1.0"),
         ({"C": 0.0}, r"`C` must be a positive number or np.inf; got 0.0"),

@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from noloop.cli._common import add_format_option, metrics_line, read_model_rows
+from noloop.sparse_files import add_sparse_options
 
 __all__ = ["add_parser", "run"]
 
@@ -15,8 +16,9 @@ def add_parser(commands: Any) -> None:
     evaluate = commands.add_parser("evaluate", help="score a model on a labelled file")
     evaluate.add_argument("model")
     evaluate.add_argument("data")
-    evaluate.add_argument("--target", required=True)
+    evaluate.add_argument("--target", help="the column holding the labels (tables only)")
     add_format_option(evaluate)
+    add_sparse_options(evaluate)
     evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON")
     evaluate.set_defaults(run=run)
 
@@ -31,12 +33,23 @@ def run(args: argparse.Namespace) -> int:
     from noloop.persistence import load_model
     from noloop.tables import evaluation_labels, table_format
 
+    from noloop.cli._common import UsageError
+    from noloop.sparse_files import is_sparse_file, read_sparse
+
+    sparse = is_sparse_file(args.data)
+    if not sparse and args.target is None:
+        raise UsageError("--target is required: name the column holding the labels")
     model, training = load_model(args.model, with_metrics=True)
-    frame, X = read_model_rows(args, model)
-    y = evaluation_labels(frame, args.target, model.classes_, str(args.data),
-                          table_format(args.data, args.format))
-    metrics = classification_metrics(
-        model, X if hasattr(model, "feature_names_in_") else X.to_numpy(), y)
+    if sparse:
+        X, y = read_sparse(args.data, n_features=args.n_features or model.n_features_in_,
+                           labels=args.labels)
+        metrics = classification_metrics(model, X, y)
+    else:
+        frame, X = read_model_rows(args, model)
+        y = evaluation_labels(frame, args.target, model.classes_, str(args.data),
+                              table_format(args.data, args.format))
+        metrics = classification_metrics(
+            model, X if hasattr(model, "feature_names_in_") else X.to_numpy(), y)
     if args.json:
         print(json.dumps({**metrics, "training": training}, indent=2))
         return 0

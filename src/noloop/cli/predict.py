@@ -9,6 +9,7 @@ from typing import Any
 from noloop.cli._common import (UsageError, add_chatter, add_dask_options, add_format_option,
                                 check_paths, dask_client, model_features, read_model_rows, say,
                                 use_dask)
+from noloop.sparse_files import add_sparse_options, is_sparse_file, read_sparse
 
 __all__ = ["add_parser", "run"]
 
@@ -25,6 +26,7 @@ def add_parser(commands: Any) -> None:
                               "of Parquet parts for a Dask dataset), or - for stdout")
     predict.add_argument("--proba", action="store_true", help="add one probability column per class")
     add_format_option(predict)
+    add_sparse_options(predict)
     add_dask_options(predict)
     add_chatter(predict)
     predict.set_defaults(run=run)
@@ -46,8 +48,13 @@ def run(args: argparse.Namespace) -> int:
     model = load_model(args.model)
     if on_dask:
         return _predict_dask(args, model)
-    _, X = read_model_rows(args, model, allow_empty=True)  # a header-only file: no rows out
-    out = _prediction_frame(X, model, args.proba)
+    if is_sparse_file(args.data):
+        X, _ = read_sparse(args.data, n_features=args.n_features or model.n_features_in_,
+                           labels=args.labels, need_labels=False)
+        out = _sparse_prediction_frame(X, model, args.proba)
+    else:
+        _, X = read_model_rows(args, model, allow_empty=True)  # a header-only file: no rows out
+        out = _prediction_frame(X, model, args.proba)
     write_table(out, args.output, output_format)
     if args.output != "-":
         say(args, f"{len(out):,} predictions written to {args.output}")
@@ -80,6 +87,18 @@ def _prediction_frame(rows: Any, model: Any, proba: bool) -> Any:
             else empty
     X = rows if hasattr(model, "feature_names_in_") else rows.to_numpy()
     out = pd.DataFrame({"prediction": model.predict(X)}, index=rows.index)
+    if proba:
+        probabilities = model.predict_proba(X)
+        for index, label in enumerate(model.classes_):
+            out[f"proba_{label}"] = probabilities[:, index]
+    return out
+
+
+def _sparse_prediction_frame(X: Any, model: Any, proba: bool) -> Any:
+    """Predicted labels (and probabilities) for a sparse matrix's rows, never densified."""
+    import pandas as pd
+
+    out = pd.DataFrame({"prediction": model.predict(X)})
     if proba:
         probabilities = model.predict_proba(X)
         for index, label in enumerate(model.classes_):

@@ -13,10 +13,11 @@ from noloop.cli._common import (Progress, UsageError, add_chatter, add_dask_opti
                                 metrics_line, non_negative_int, non_negative_number,
                                 option_type, positive_int, positive_number, say, use_dask,
                                 warnings_as_lines)
+from noloop.sparse_files import add_sparse_options, is_sparse_file, read_sparse
 
 __all__ = ["add_parser", "run"]
 
-SOLVER_CHOICES = ("lbfgs", "newton-cholesky", "newton-cd", "gd")
+SOLVER_CHOICES = ("lbfgs", "newton-cholesky", "newton-cg", "newton-cd", "gd")
 
 
 _learning_rate = option_type(lambda text: text if text == "auto" else float(text),
@@ -44,8 +45,9 @@ def _learning_rates(text: str) -> list[float]:
 def add_parser(commands: Any) -> None:
     """Add ``train`` and its options to the subcommands of the ``noloop`` parser."""
     train = commands.add_parser("train", help="fit a model on a CSV/Parquet/NumPy file")
-    train.add_argument("data", help="CSV, Parquet, .npy or .npz file")
-    train.add_argument("--target", required=True, help="the column holding the labels")
+    train.add_argument("data", help="CSV, Parquet, .npy or .npz file; sparse: LIBSVM "
+                                    "(.svm, .libsvm) or a scipy.sparse .npz")
+    train.add_argument("--target", help="the column holding the labels (tables only)")
     train.add_argument("--model", required=True, help="where to write the model (.safetensors)")
     train.add_argument("--solver", choices=SOLVER_CHOICES, default=None,
                        help="optimizer (default lbfgs; gd is the seed's gradient descent)")
@@ -82,6 +84,7 @@ def add_parser(commands: Any) -> None:
     add_format_option(train)
     train.add_argument("--every", type=positive_int, default=100,
                        help="with --verbose: print every N iterations")
+    add_sparse_options(train)
     add_dask_options(train)
     add_chatter(train)
     train.set_defaults(run=run)
@@ -98,6 +101,10 @@ def run(args: argparse.Namespace) -> int:
     from noloop.tables import read_table, split_features, table_format
 
     _check_options(args)
+    if is_sparse_file(args.data):
+        return _train_sparse(args)
+    if args.target is None:
+        raise UsageError("--target is required: name the column holding the labels")
     if use_dask(args):
         return _train_dask(args)
     fmt = table_format(args.data, args.format)
@@ -126,6 +133,30 @@ def run(args: argparse.Namespace) -> int:
     if X_test is not None:
         metrics["test"] = classification_metrics(model, pd.DataFrame(X_test, columns=features),
                                                  y_test)
+    return _report_and_save(args, model, fits, metrics)
+
+
+def _train_sparse(args: argparse.Namespace) -> int:
+    """Fit on a LIBSVM file or a scipy.sparse .npz, without standardizing (it would densify)."""
+    import numpy as np
+
+    from noloop.metrics import classification_metrics
+
+    X, y = read_sparse(args.data, n_features=args.n_features, labels=args.labels)
+    args.standardize = False
+    data = {"train": (X, y)}
+    if args.test_size:
+        from sklearn.model_selection import train_test_split
+
+        X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=args.test_size,
+                                                            random_state=args.seed)
+        data = {"train": (X_train, y_train), "test": (X_test, y_test)}
+    X_train, y_train = data["train"]
+    say(args, f"training on {X_train.shape[0]:,} rows × {X_train.shape[1]:,} sparse features "
+              f"({X_train.nnz:,} non-zeros, not standardized) from {args.data} "
+              f"({np.unique(y_train).size} classes, solver {args.solver})")
+    fits, model = _fit_each_rate(args, X_train, y_train)
+    metrics = {name: classification_metrics(model, X, y) for name, (X, y) in data.items()}
     return _report_and_save(args, model, fits, metrics)
 
 

@@ -26,6 +26,7 @@ import numpy as np
 from noloop._xp import namespace, to_numpy
 from noloop.linear_model._dense import DenseData
 from noloop.linear_model._loss import encode_labels
+from noloop.linear_model._sparse import SparseData, as_csr, is_scipy_sparse
 from noloop.linear_model._objective import Layout, LogisticObjective, class_weight_vector
 from noloop.linear_model._problem import Problem, penalties, require_two_classes
 
@@ -135,12 +136,15 @@ def _prepare_block(X_block: np.ndarray, labels: np.ndarray, weight: np.ndarray |
     start at an odd address, where NumPy and the kernel read it measurably
     slower (``docs/benchmarks.md``, ``benchmarks/dask_evaluation.py``).
     """
-    X_block = np.require(X_block, requirements=["C_CONTIGUOUS", "ALIGNED"])
+    if is_scipy_sparse(X_block):  # a scipy.sparse chunk: CSR for the sparse kernels
+        X_block = as_csr(X_block)
+    else:
+        X_block = np.require(X_block, requirements=["C_CONTIGUOUS", "ALIGNED"])
     weight = (np.ones(X_block.shape[0]) if weight is None
               else np.asarray(weight, dtype=np.float64))
     if class_weight is not None:
         weight = weight * class_weight[np.searchsorted(classes, labels)]
-    Y = encode_labels(np.searchsorted(classes, labels), n_outputs, np.float64, namespace(X_block))
+    Y = encode_labels(np.searchsorted(classes, labels), n_outputs, np.float64, np)
     return X_block, Y, weight / weight_sum
 
 
@@ -153,7 +157,8 @@ def _block_task(what: str, coef: np.ndarray, block: tuple[np.ndarray, np.ndarray
     add up to; ``"group_scores"`` gives (ids, sums) for this chunk's
     ``groups``, merged by :func:`_merge_group_sums`.
     """
-    data = DenseData(*block, fit_intercept=fit_intercept)
+    data = (SparseData if is_scipy_sparse(block[0]) else DenseData)(*block,
+                                                                    fit_intercept=fit_intercept)
     if what == "loss_gradient":
         value, grad = data.loss_gradient(coef)
         return np.concatenate([[float(value)], np.asarray(grad, dtype=np.float64).ravel()])
@@ -472,4 +477,6 @@ BACKEND = DaskBackend()
 
 def block_scores(X_block: np.ndarray, coef: np.ndarray, intercept: np.ndarray) -> np.ndarray:
     """Z = X Wᵀ + b for one chunk, (rows, n_outputs)."""
+    if is_scipy_sparse(X_block):
+        return np.asarray(X_block @ coef.T) + intercept
     return np.asarray(X_block) @ coef.T + intercept

@@ -140,6 +140,30 @@ class DenseData:
         """
         return self._one_pass_grams(coef, "hessian")
 
+    def hessian_product(self, coef: Any) -> Callable[[Any], Any]:
+        """v ↦ H v, the unpenalized Hessian at ``coef`` times v (shaped like ``coef``).
+
+        The probabilities are computed once; each product is two passes over X
+        (X̃ v, then X̃ᵀ t), in the data's namespace.
+        """
+        xp = self.xp
+        P = probabilities(self.logits(coef), xp)
+        weight = self.normalized_weight[:, None]
+
+        def product(v: Any) -> Any:
+            V, vb = self.layout.split(v)
+            U = xp.matmul(self.X, V.T) + vb
+            if self.layout.multinomial:
+                T = P * (U - xp.sum(P * U, axis=1, keepdims=True)) * weight
+            else:
+                T = P * (1 - P) * U * weight
+            dW = xp.matmul(T.T, self.X)
+            if not self.fit_intercept:
+                return dW
+            return xp.concat([dW, xp.sum(T, axis=0)[:, None]], axis=1)
+
+        return product
+
     def weighted_residual(self, coef: Any) -> Any:
         """(sᵢ / S)(Aᵢ − Yᵢ), the seed's dZ weighted: (n_samples, n_outputs).
 

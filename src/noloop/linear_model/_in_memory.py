@@ -1,8 +1,9 @@
-"""The estimator on in-memory data: NumPy, pandas, PyTorch and CuPy, each in its own library.
+"""The estimator on in-memory data: NumPy, pandas, scipy.sparse, PyTorch and CuPy.
 
 Validation (scikit-learn's ``validate_data`` for NumPy and pandas, the same
 checks in the array's own namespace for PyTorch and CuPy), label encoding,
-sample and class weights, and the :class:`~._dense.DenseData` objective.
+sample and class weights, and the :class:`~._dense.DenseData` objective
+(:class:`~._sparse.SparseData` for scipy.sparse input, held as CSR).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from noloop.linear_model._dense import DenseData
 from noloop.linear_model._loss import encode_labels
 from noloop.linear_model._objective import LogisticObjective, class_weight_vector
 from noloop.linear_model._problem import Problem, penalties, require_two_classes
+from noloop.linear_model._sparse import SparseData, is_scipy_sparse, refuse_foreign_sparse
 
 __all__ = ["IN_MEMORY"]
 
@@ -43,14 +45,14 @@ class _InMemory:
                                  minlength=classes.size)
             per_class = class_weight_vector(estimator.class_weight, classes, counts)
         if per_class is not None:
-            weight = weight * xp.take(xp.asarray(per_class, dtype=X.dtype, device=device_of(X)),
-                                      indices, axis=0)
+            weight = weight * xp.take(xp.asarray(per_class, dtype=X.dtype,
+                                                 device=_device(X)), indices, axis=0)
         weight_sum = float(xp.sum(weight))
         penalty, l1 = penalties(estimator, weight_sum)
         n_outputs = 1 if classes.shape[0] == 2 else int(classes.shape[0])
-        data = DenseData(X=X, Y=encode_labels(indices, n_outputs, X.dtype, xp),
-                         normalized_weight=weight / weight_sum,
-                         fit_intercept=estimator.fit_intercept)
+        term = SparseData if is_scipy_sparse(X) else DenseData
+        data = term(X=X, Y=encode_labels(indices, n_outputs, X.dtype, xp),
+                    normalized_weight=weight / weight_sum, fit_intercept=estimator.fit_intercept)
         return Problem(objective=LogisticObjective(data, penalty, l1), classes=classes,
                        feature_names=getattr(estimator, "feature_names_in_", None),
                        coef_dtype=X.dtype, weight_sum=weight_sum)
@@ -59,6 +61,13 @@ class _InMemory:
     def decision_function(estimator: Any, X: Any) -> Any:
         X, xp = _validated_X(estimator, X, reset=False)
         coef, intercept = estimator.coef_, estimator.intercept_
+        if is_scipy_sparse(X):  # sparse @ dense: a dense (n_samples, n_outputs), X never densified
+            coef, intercept = to_numpy(coef), to_numpy(intercept)
+            scores = np.asarray(X @ coef.astype(X.dtype).T) + intercept.astype(X.dtype)
+            if not np.all(np.isfinite(scores)):
+                raise ValueError("the logits X @ coef_.T + intercept_ overflow: the model's "
+                                 "weights are too large for this X")
+            return scores[:, 0] if scores.shape[1] == 1 else scores
         if namespace(coef) is not xp or device_of(coef) != device_of(X):
             coef = xp.asarray(to_numpy(coef), device=device_of(X))
             intercept = xp.asarray(to_numpy(intercept), device=device_of(X))
@@ -90,9 +99,18 @@ class _InMemory:
 
 IN_MEMORY = _InMemory()
 
+# CSR is what the kernels stream; scikit-learn's validation converts CSC, COO and the
+# rest to CSR once (a copy of the non-zeros)
+_SPARSE_FORMATS = "csr"
+
+
+def _device(X: Any) -> Any:
+    return "cpu" if is_scipy_sparse(X) else device_of(X)
+
 
 def _validated_Xy(estimator: Any, X: Any, y: Any) -> tuple[Any, Any, Any]:
     """(X, y, xp) checked for fitting; sets ``n_features_in_`` and ``feature_names_in_``."""
+    refuse_foreign_sparse(X)
     if not _is_foreign_array(X) and _is_foreign_array(y):
         y = to_numpy(y)
     if _is_foreign_array(X) or _is_foreign_array(y):
@@ -100,19 +118,20 @@ def _validated_Xy(estimator: Any, X: Any, y: Any) -> tuple[Any, Any, Any]:
         return X, y, xp
     with np.errstate(over="ignore", invalid="ignore"):  # see _validated_X
         X, y = validate_data(estimator, X, y, dtype=[np.float64, np.float32],
-                             accept_sparse=False, y_numeric=False, multi_output=False)
-    return X, y, namespace(X)
+                             accept_sparse=_SPARSE_FORMATS, y_numeric=False, multi_output=False)
+    return X, y, np if is_scipy_sparse(X) else namespace(X)
 
 
 def _validated_X(estimator: Any, X: Any, *, reset: bool) -> tuple[Any, Any]:
-    """X as an array noloop can compute on, with its namespace."""
+    """X as an array noloop can compute on, with its namespace (NumPy for scipy.sparse)."""
+    refuse_foreign_sparse(X)
     if not _is_foreign_array(X):
         # scikit-learn's finiteness check sums X first: finite columns near ±1e308 overflow
         # that sum (a warning, then an exact check that passes); the warning is noise
         with np.errstate(over="ignore", invalid="ignore"):
             X = validate_data(estimator, X, reset=reset, dtype=[np.float64, np.float32],
-                              accept_sparse=False)
-        return X, namespace(X)
+                              accept_sparse=_SPARSE_FORMATS)
+        return X, np if is_scipy_sparse(X) else namespace(X)
     xp = namespace(X)
     if X.ndim != 2:
         raise ValueError(f"Expected a 2-D array X of shape (n_samples, n_features); got {X.ndim}-D "
@@ -147,7 +166,7 @@ def _encoded_targets(y: Any, X: Any, xp: Any) -> tuple[Any, np.ndarray]:
         y = column_or_1d(np.asarray(y) if not hasattr(y, "shape") else y, warn=True)
         check_classification_targets(y)
         classes, indices = np.unique(y, return_inverse=True)
-        if not isinstance(X, np.ndarray):
+        if not isinstance(X, np.ndarray) and not is_scipy_sparse(X):
             indices = xp.asarray(indices, device=device_of(X))
     if int(indices.shape[0]) != n_samples:
         raise ValueError(f"X and y must have the same number of samples; got {n_samples} rows "

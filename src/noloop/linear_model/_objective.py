@@ -243,6 +243,23 @@ class LogisticObjective:
             return H
         return H + self.penalty.hessian(self.layout, self.xp, H.dtype, self.device)
 
+    def hessian_product(self, coef: Any) -> Any:
+        """v ↦ H v at ``coef`` (v shaped like ``coef``), for truncated Newton (``newton-cg``).
+
+        The data term's curvature at ``coef`` is computed once; each product
+        then adds the penalty's strength · v on the weights.
+        """
+        data_product = self.data.hessian_product(coef)
+        if self.penalty.strength == 0:
+            return data_product
+        layout = self.layout
+
+        def product(v: Any) -> Any:
+            # the penalty's Hessian is strength · I on the weights: its product is its gradient at v
+            return data_product(v) + self.penalty.gradient(v, layout, self.xp)
+
+        return product
+
     def curvature_bound(self, n_power_iterations: int = 2, random_state: int = 0) -> float:
         """An estimate of L, the largest curvature of the objective, for the step α = 1 / L.
 

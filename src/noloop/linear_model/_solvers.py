@@ -10,6 +10,8 @@ iterate (the seed's ``costs`` list) and why it stopped.
 - ``lbfgs``: quasi-Newton, scipy's L-BFGS-B over the same ``loss_gradient``.
 - ``newton-cholesky``: Newton steps solved by Cholesky; few features, few iterations.
 - ``newton-cd`` (and ``gd`` with an L1 term): proximal solvers in :mod:`._proximal`.
+- ``newton-cg``: truncated Newton, steps by conjugate gradients over Hessian-vector
+  products; many features (sparse text), ill-conditioned data.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ import numpy as np
 from noloop.linear_model._objective import Objective
 from noloop._xp import device_of, to_numpy
 
-__all__ = ["SolverResult", "SOLVERS", "solve", "gradient_descent", "lbfgs", "newton_cholesky"]
+__all__ = ["SolverResult", "SOLVERS", "solve", "gradient_descent", "lbfgs", "newton_cholesky",
+           "newton_cg"]
 
 Callback = Callable[[int, float], None]
 
@@ -323,10 +326,105 @@ def _newton_cd(objective: Objective, coef: Any, **options: Any) -> SolverResult:
     return newton_cd(objective, coef, **options)
 
 
+def _dot(a: Any, b: Any, xp: Any) -> float:
+    return float(xp.sum(a * b))
+
+
+def _truncated_cg(product: Callable[[Any], Any], grad: Any, xp: Any, *, tolerance: float,
+                  max_steps: int) -> Any:
+    """An approximate solution p of H p = −grad by conjugate gradients, H given as v ↦ H v.
+
+    Stops once ‖H p + grad‖ ≤ ``tolerance``, after ``max_steps`` products, or at
+    a direction of non-positive curvature (then keeps the steps so far, or −grad
+    when there are none): every returned p is a descent direction.
+    """
+    step = xp.zeros_like(grad)
+    residual = -grad
+    direction = residual
+    rr = _dot(residual, residual, xp)
+    for index in range(max_steps):
+        if math.sqrt(rr) <= tolerance:
+            break
+        Hd = product(direction)
+        curvature = _dot(direction, Hd, xp)
+        if not curvature > 0:
+            return -grad if index == 0 else step
+        alpha = rr / curvature
+        step = step + alpha * direction
+        residual = residual - alpha * Hd
+        rr_next = _dot(residual, residual, xp)
+        direction = residual + (rr_next / rr) * direction
+        rr = rr_next
+    return step
+
+
+def _hessian_product(objective: Objective, coef: Any) -> Callable[[Any], Any]:
+    """v ↦ H v at ``coef``: the objective's own, or products with its formed Hessian.
+
+    Data terms without Hessian-vector products (Dask) and objectives that
+    offer only ``hessian`` get the second: H is formed once per Newton step.
+    """
+    data = getattr(objective, "data", None)
+    if hasattr(objective, "hessian_product") and (data is None
+                                                  or hasattr(data, "hessian_product")):
+        return objective.hessian_product(coef)
+    if not hasattr(objective, "hessian"):
+        raise ValueError("solver 'newton-cg' needs Hessian-vector products or the Hessian, "
+                         "which this objective does not offer; use 'lbfgs'")
+    xp, shape, dtype, device = objective.xp, tuple(coef.shape), coef.dtype, device_of(coef)
+    H = to_numpy(objective.hessian(coef)).astype(np.float64)
+
+    def product(v: Any) -> Any:
+        return xp.asarray(np.reshape(H @ to_numpy(v).astype(np.float64).ravel(), shape),
+                          dtype=dtype, device=device)
+
+    return product
+
+
+def newton_cg(
+    objective: Objective, coef: Any, *, max_iter: int, tol: float, callback: Callback | None = None,
+    max_cg_steps: int = 200,
+) -> SolverResult:
+    """Truncated Newton: Newton steps H p = −g solved inexactly by conjugate gradients.
+
+    H is not formed where the objective's ``hessian_product(coef)`` gives
+    v ↦ H v (in-memory data: two passes over X per product); elsewhere (Dask)
+    it is formed once per step from ``hessian``. The
+    inner solve stops at a relative residual η = min(0.5, √‖g‖) (a forcing
+    sequence: loose far from the optimum, tight near it, so convergence is
+    superlinear), then a backtracking line search from the full step. Suits
+    many features and ill-conditioned data, where L-BFGS needs many passes.
+    """
+    with _quiet_second_blas():
+        xp = objective.xp
+        result = SolverResult(coef=coef, n_iter=0)
+        value, grad = objective.loss_gradient(coef)
+        value = float(value)
+        while not _record_iterate(result, value, grad, xp, tol=tol, max_iter=max_iter,
+                                  callback=callback):
+            norm = math.sqrt(_dot(grad, grad, xp))
+            direction = _truncated_cg(_hessian_product(objective, coef), grad, xp,
+                                      tolerance=min(0.5, math.sqrt(norm)) * norm,
+                                      max_steps=max_cg_steps)
+            if objective.layout.multinomial:  # keep Σₖ coefₖ = 0, as newton-cholesky does
+                direction = direction - xp.mean(direction, axis=0, keepdims=True)
+            accepted = _backtrack(objective, coef, value, direction,
+                                  slope=_dot(grad, direction, xp), step=1.0, sufficient=1e-4,
+                                  min_step=1e-10)
+            if accepted is None:
+                result.stop_reason = "step too small: the line search found no decrease"
+                break
+            _, coef, value, grad = accepted
+            result.n_iter += 1
+        result.coef = coef
+        return result
+
+
 SOLVERS: dict[str, Callable[..., SolverResult]] = {
     "lbfgs": lbfgs,
     "newton-cholesky": newton_cholesky,
     "newton-cd": _newton_cd,
+    "newton-cg": newton_cg,
     "gd": gradient_descent,
 }
 
