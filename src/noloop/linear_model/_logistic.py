@@ -49,6 +49,8 @@ _PARAMETER_CONSTRAINTS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "warm_start": (lambda v: isinstance(v, (bool, np.bool_)), "True or False"),
     "verbose": (lambda v: isinstance(v, numbers.Integral) and v >= 0, "an integer >= 0"),
     "callback": (lambda v: v is None or callable(v), "None or a callable"),
+    "missing": (lambda v: v in ("error", "impute"), "'error' or 'impute'"),
+    "handle_unknown": (lambda v: v in ("ignore", "error"), "'ignore' or 'error'"),
 }
 
 
@@ -105,6 +107,14 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     callback : callable, default=None
         Called as ``callback(iteration, objective)`` at every iterate, from
         iteration 0 (the starting point); for progress bars and live plots.
+    missing : {"error", "impute"}, default="error"
+        Missing cells (NaN, None) in X: an error, or (``"impute"``) numeric
+        cells take the training mean plus a 0/1 indicator feature for each
+        column that had missing cells, and categorical cells form a level of
+        their own. See :mod:`noloop.linear_model._categorical`.
+    handle_unknown : {"ignore", "error"}, default="ignore"
+        A categorical level not seen in fit, at predict time: zero
+        contribution with a ``UserWarning``, or ``ValueError``.
 
     Attributes
     ----------
@@ -121,6 +131,13 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     converged_ : bool
     stop_reason_ : str
         Why the solver stopped.
+    encoding_ : TableEncoding
+        Only after a fit on a table with categorical (text, category, bool)
+        columns or under ``missing="impute"``: numeric columns, imputation
+        values, indicators and levels, as data.
+    feature_names_out_ : ndarray of shape (n_coef_columns,)
+        With ``encoding_``: the name of each column of ``coef_``, such as
+        ``island[Torgersen]`` (a level), ``bill_length_mm[missing]`` (an indicator).
     persisted_ : bool
         Only after a fit on Dask data: whether the prepared chunks were kept in
         cluster memory (True) or streamed from their source at every evaluation.
@@ -153,6 +170,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         warm_start: bool = False,
         verbose: int = 0,
         callback: Callable[[int, float], None] | None = None,
+        missing: str = "error",
+        handle_unknown: str = "ignore",
     ) -> None:
         self.penalty = penalty
         self.C = C
@@ -165,6 +184,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self.warm_start = warm_start
         self.verbose = verbose
         self.callback = callback
+        self.missing = missing
+        self.handle_unknown = handle_unknown
 
     # ------------------------------------------------------------------ fit
 
@@ -185,7 +206,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self : LogisticRegression
         """
         _check_params(self.get_params(deep=False))
-        problem = _backend(X).problem(self, X, y, sample_weight)
+        problem = _backend(X, self, fitting=True).problem(self, X, y, sample_weight)
         coef = self._initial_coef(problem)
         result = solve(self.solver, problem.objective, coef, max_iter=self.max_iter,
                        tol=self.tol, learning_rate=self.learning_rate, callback=self._progress())
@@ -254,7 +275,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self._restore(classes=problem.classes, coef=W, intercept=b,
                       feature_names=problem.feature_names, n_iter=result.n_iter,
                       loss_history=result.loss_history, converged=result.converged,
-                      stop_reason=result.stop_reason)
+                      stop_reason=result.stop_reason, encoding=problem.encoding)
         if problem.persisted is not None:
             self.persisted_ = problem.persisted
         elif hasattr(self, "persisted_"):
@@ -277,7 +298,10 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self)
         names = getattr(self, "feature_names_in_", None)
-        return {
+        encoding = getattr(self, "encoding_", None)
+        if encoding is not None:  # one name per coef_ column; the encoding names the input columns
+            names = self.feature_names_out_
+        state = {
             "classes": np.asarray(self.classes_),
             "coef": np.ascontiguousarray(to_numpy(self.coef_)),
             "intercept": np.ascontiguousarray(to_numpy(self.intercept_)),
@@ -287,6 +311,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             "converged": bool(self.converged_),
             "stop_reason": str(self.stop_reason_),
         }
+        if encoding is not None:
+            state["encoding"] = encoding
+        return state
 
     @classmethod
     def _from_fitted_state(cls, params: dict[str, Any], state: dict[str, Any]
@@ -308,7 +335,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
     def _restore(self, *, classes: np.ndarray, coef: Any, intercept: Any,
                  feature_names: Any, n_iter: int, loss_history: list[float],
-                 converged: bool, stop_reason: str) -> None:
+                 converged: bool, stop_reason: str, encoding: Any = None) -> None:
         """Set every fitted attribute; the one place a fit and a model file both go through."""
         self.classes_ = classes
         self.coef_ = coef
@@ -322,6 +349,15 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self.loss_history_ = list(loss_history)
         self.converged_ = converged
         self.stop_reason_ = stop_reason
+        if encoding is not None:  # a table: coef_ columns are encoded features, not input columns
+            self.encoding_ = encoding
+            self.feature_names_out_ = np.asarray(encoding.feature_names_out, dtype=object)
+            self.feature_names_in_ = np.asarray(encoding.columns, dtype=object)
+            self.n_features_in_ = len(encoding.columns)
+        else:
+            for name in ("encoding_", "feature_names_out_"):
+                if hasattr(self, name):
+                    delattr(self, name)
 
     # ------------------------------------------------------------ inference
 
@@ -442,7 +478,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
         check_is_fitted(self)
         probe = type(self)(**self.get_params(deep=False))
-        problem = _backend(X).problem(probe, X, y, sample_weight)
+        problem = _backend(X, probe, fitting=True).problem(probe, X, y, sample_weight)
         layout = problem.objective.layout
         _check_same_data(self, problem)
         if problem.objective.penalty.strength > 0:
@@ -474,7 +510,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             In X's library and on its device (lazy for Dask input).
         """
         check_is_fitted(self)
-        return _backend(X).decision_function(self, X)
+        return _backend(X, self).decision_function(self, X)
 
     def predict_proba(self, X: Any) -> Any:
         """Class probabilities, columns in the order of ``classes_``.
@@ -516,16 +552,26 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         scores = self.decision_function(X)
         xp = namespace(scores)
         indices = xp.astype(scores > 0, xp.int64) if scores.ndim == 1 else xp.argmax(scores, axis=1)
-        return _backend(X).labels(self.classes_, indices)
+        return _backend(X, self).labels(self.classes_, indices)
 
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
         """Mean accuracy of ``predict(X)`` against ``y`` (weighted by ``sample_weight``)."""
-        return _backend(X).accuracy(self.predict(X), y, sample_weight)
+        return _backend(X, self).accuracy(self.predict(X), y, sample_weight)
 
 
-def _backend(X: Any) -> Backend:
-    """The one place that tells Dask input from in-memory input."""
+def _backend(X: Any, model: Any = None, *, fitting: bool = False) -> Backend:
+    """The one place that tells Dask input from in-memory input, and tables from arrays.
+
+    A table (categorical columns, or ``missing="impute"``) goes through the
+    encoding of :mod:`._categorical`; so does every X a model fitted on one predicts.
+    """
+    from noloop.linear_model._categorical import TABLE, uses_table
     from noloop.linear_model._dask import BACKEND, is_dask
+
+    if model is not None and not is_dask(X) and uses_table(
+            X, missing=model.missing,
+            encoding=None if fitting else getattr(model, "encoding_", None)):
+        return TABLE
 
     return BACKEND if is_dask(X) else IN_MEMORY
 
@@ -552,7 +598,7 @@ def _checked_state(state: dict[str, Any]) -> dict[str, Any]:
     """``state`` with each field checked; ValueError names the first bad one."""
     expected = {"classes", "coef", "intercept", "feature_names", "n_iter", "loss_history",
                 "converged", "stop_reason"}
-    if not isinstance(state, dict) or set(state) != expected:
+    if not isinstance(state, dict) or set(state) - {"encoding"} != expected:
         got = sorted(state) if isinstance(state, dict) else type(state).__name__
         raise ValueError(f"the fitted state must have the fields {sorted(expected)}; got {got}")
     classes = state["classes"]
@@ -599,4 +645,9 @@ def _checked_state(state: dict[str, Any]) -> dict[str, Any]:
         raise ValueError(f"`converged` must be true or false; got {state['converged']!r}")
     if not isinstance(state["stop_reason"], str):
         raise ValueError(f"`stop_reason` must be a string; got {state['stop_reason']!r}")
+    encoding = state.get("encoding")
+    if encoding is not None and list(encoding.feature_names_out) != names:
+        raise ValueError(f"the encoding describes {encoding.n_features} feature(s) "
+                         f"{encoding.feature_names_out[:5]!r}..., but `feature_names` are "
+                         f"{(names or [])[:5]!r}... ({coef.shape[1]} columns of coef)")
     return {**state, "n_iter": int(n_iter), "loss_history": [float(v) for v in history]}
