@@ -144,8 +144,8 @@ def training_table(frame: Any, target: str, path: str, fmt: str = "csv", *,
         name = next(iter(missing_counts))
         position = int(np.flatnonzero(frame[name].isna().to_numpy())[0])
         raise DataError(f"{path}: column {name!r}, {_line_of(frame, position, fmt)}: an empty "
-                        f"cell ({missing_counts[name]} in this column); use --missing impute "
-                        "or --missing drop")
+                        f"or NaN cell ({missing_counts[name]} in this column); use --missing "
+                        "impute or --missing drop")
     dropped = 0
     if missing_counts and missing == "drop":
         keep = ~frame[columns].isna().any(axis=1).to_numpy()
