@@ -124,6 +124,9 @@ def training_table(frame: Any, target: str, path: str, fmt: str = "csv", *,
     columns = features if features else [c for c in frame.columns if c != target]
     columns = [c for c in columns if c not in set(drop or [])]
     if not columns:
+        if not named:
+            raise DataError(f"{path}: only the target column {target!r}; expected feature "
+                            "columns too")
         raise DataError(f"{path}: no feature columns left (after --features/--drop)")
     _present_labels(frame, target, path, fmt)  # an empty label: one error, with its line
     frame = frame[columns + [target]]
