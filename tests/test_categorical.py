@@ -310,3 +310,31 @@ def test_cli_bad_tables_fail_in_one_line_and_keep_the_model(noloop, tmp_path, pe
     line = one_error_line(noloop("train", data, "--target", "species", "--model", model))
     assert re.search(message, line), line
     assert model.read_bytes() == b"an earlier model"
+
+
+# ------------------------------------------------------------------ Dask
+
+
+def test_dask_dataframe_from_partitioned_parquet_fits_like_pandas(tmp_path, dask_client):
+    import dask.dataframe as dd
+
+    frame, y, y3, weight = make_table(n=240)
+    folder = tmp_path / "table"
+    folder.mkdir()
+    whole = frame.assign(label=y3, weight=weight)
+    for index, rows in enumerate(np.array_split(np.arange(len(whole)), 3)):
+        whole.iloc[rows].to_parquet(folder / f"part.{index}.parquet", index=False)
+    table = dd.read_parquet(str(folder))
+    assert table.npartitions == 3
+    X, labels, weights = table.drop(columns=["label", "weight"]), table["label"], table["weight"]
+    on_dask = LogisticRegression(missing="impute", tol=1e-10, max_iter=500).fit(
+        X, labels, sample_weight=weights)
+    in_memory = LogisticRegression(missing="impute", tol=1e-10, max_iter=500).fit(
+        frame, y3, sample_weight=weight)
+    assert list(on_dask.feature_names_out_) == list(in_memory.feature_names_out_)
+    np.testing.assert_allclose(on_dask.coef_, in_memory.coef_, atol=1e-6)
+    np.testing.assert_allclose(on_dask.intercept_, in_memory.intercept_, atol=1e-6)
+    proba = on_dask.predict_proba(X)
+    assert hasattr(proba, "compute")  # lazy, one task per partition
+    np.testing.assert_allclose(proba.compute(), in_memory.predict_proba(frame), atol=1e-6)
+    assert on_dask.score(X, labels) == pytest.approx(in_memory.score(frame, y3))

@@ -39,8 +39,8 @@ from noloop.linear_model._loss import curvature, encode_labels, probabilities
 from noloop.linear_model._objective import Layout, LogisticObjective, class_weight_vector
 from noloop.linear_model._problem import Problem, l2_penalty, require_two_classes
 
-__all__ = ["TableEncoding", "CategoricalData", "TABLE", "uses_table",
-           "fold_table_standardization"]
+__all__ = ["TableEncoding", "CategoricalData", "TABLE", "DASK_TABLE", "uses_table",
+           "dask_uses_table", "fold_table_standardization"]
 
 _MISSING_LEVEL = "<missing>"
 
@@ -59,6 +59,45 @@ def _missing_level_name(levels: list[str]) -> str:
     while name in taken:
         name = "<" + name + ">"
     return name
+
+
+def _check_not_dates(values: Any, name: str) -> None:
+    import pandas as pd
+
+    if pd.api.types.is_datetime64_any_dtype(values.dtype) or \
+            pd.api.types.is_timedelta64_dtype(values.dtype):
+        raise ValueError(f"column {name!r} holds dates or times ({values.dtype}); "
+                         "convert it to numbers or leave it out")
+
+
+def _column_stats(values: Any, name: str) -> dict[str, Any]:
+    """What :meth:`TableEncoding.from_stats` needs of one pandas column, in one pass."""
+    import pandas as pd
+
+    _check_not_dates(values, name)
+    absent = values.isna().to_numpy()
+    if isinstance(values.dtype, pd.CategoricalDtype):  # the categories in use, without a pass of str()
+        codes = values.cat.codes.to_numpy()
+        used = np.bincount(codes[codes >= 0], minlength=len(values.cat.categories)) > 0
+        return {"n_missing": int(absent.sum()),
+                "levels": values.cat.categories[used].astype(str).tolist()}
+    if _is_categorical_dtype(values.dtype):
+        return {"n_missing": int(absent.sum()),
+                "levels": pd.unique(values[~absent].astype(str)).tolist()}
+    present = values.to_numpy(dtype=np.float64, na_value=np.nan)[~absent]
+    return {"n_missing": int(absent.sum()), "sum": float(np.sum(present)),
+            "count": int(present.size), "finite": bool(np.all(np.isfinite(present)))}
+
+
+def _dask_column_stats(values: Any, name: str) -> dict[str, Any]:
+    """The same statistics as :func:`_column_stats`, lazy: computed with every column at once."""
+    _check_not_dates(values, name)
+    if _is_categorical_dtype(values.dtype):
+        return {"n_missing": values.isna().sum(),
+                "levels": values.dropna().astype(str).drop_duplicates()}
+    present = values.dropna().astype(np.float64)
+    return {"n_missing": values.isna().sum(), "sum": present.sum(), "count": present.count(),
+            "finite": present.abs().max()}
 
 
 @dataclass(frozen=True)
@@ -108,21 +147,26 @@ class TableEncoding:
             For a column with dates, infinite values, a column empty in every
             row, or (with ``missing="error"``) any missing cell; the message names the column.
         """
-        import pandas as pd
-
         columns = [str(column) for column in frame.columns]
         if len(set(columns)) != len(columns):
             raise ValueError(f"`X` has duplicate column names: {columns!r}")
+        stats = {name: _column_stats(frame[column], name)
+                 for name, column in zip(columns, frame.columns)}
+        return cls.from_stats(columns, stats, len(frame), missing=missing)
+
+    @classmethod
+    def from_stats(cls, columns: list[str], stats: dict[str, dict[str, Any]], n_rows: int, *,
+                   missing: str = "error") -> "TableEncoding":
+        """The encoding from per-column statistics (:func:`_column_stats` or the Dask pass).
+
+        Each entry has ``n_missing`` and either ``levels`` (categorical: the
+        distinct present values as text) or ``sum``, ``count`` and ``finite``
+        (numeric: over the present cells).
+        """
         numeric, impute, indicators, categorical, counts = [], [], [], [], {}
-        n_rows = len(frame)
-        for name, column in zip(columns, frame.columns):
-            values = frame[column]
-            if pd.api.types.is_datetime64_any_dtype(values.dtype) or \
-                    pd.api.types.is_timedelta64_dtype(values.dtype):
-                raise ValueError(f"column {name!r} holds dates or times ({values.dtype}); "
-                                 "convert it to numbers or leave it out")
-            absent = values.isna().to_numpy()
-            n_missing = int(absent.sum())
+        for name in columns:
+            column = stats[name]
+            n_missing = int(column["n_missing"])
             if n_missing == n_rows:
                 raise ValueError(f"column {name!r} is empty in every row ({n_rows}); leave it out")
             if n_missing:
@@ -130,23 +174,42 @@ class TableEncoding:
                     raise ValueError(f"column {name!r} has {n_missing} missing cell(s); "
                                      "use missing='impute' or remove them")
                 counts[name] = n_missing
-            if _is_categorical_dtype(values.dtype):
-                present = values[~absent]
-                levels = sorted(pd.unique(present.astype(str)).tolist())
+            if "levels" in column:
+                levels = sorted({str(level) for level in column["levels"]})
                 categorical.append((name, levels,
                                     _missing_level_name(levels) if n_missing else None))
                 continue
-            array = values.to_numpy(dtype=np.float64, na_value=np.nan)
-            finite = array[~absent]
-            if not np.all(np.isfinite(finite)):
+            if not column["finite"]:
                 raise ValueError(f"column {name!r} holds infinite values; expected finite numbers")
             numeric.append(name)
-            impute.append(float(np.mean(finite)))
+            impute.append(float(column["sum"]) / int(column["count"]))
             if n_missing:
                 indicators.append(name)
         return cls(columns=columns, numeric=numeric, impute=np.asarray(impute, dtype=np.float64),
                    indicators=indicators, categorical=categorical, missing=missing,
                    missing_counts=counts)
+
+    @classmethod
+    def learn_dask(cls, frame: Any, *, missing: str = "error") -> "TableEncoding":
+        """Learn the encoding from a dask DataFrame in one pass (one ``dask.compute``).
+
+        Every column's distinct levels, missing count, sum and count are
+        computed together, so the partitions are read once.
+        """
+        import dask
+
+        columns = [str(column) for column in frame.columns]
+        if len(set(columns)) != len(columns):
+            raise ValueError(f"`X` has duplicate column names: {columns!r}")
+        lazy = {name: _dask_column_stats(frame[column], name)
+                for name, column in zip(columns, frame.columns)}
+        stats, n_rows = dask.compute(lazy, frame.shape[0])
+        for column in stats.values():
+            if "levels" in column:
+                column["levels"] = list(column["levels"])
+            else:
+                column["finite"] = bool(column["count"] == 0 or np.isfinite(column["finite"]))
+        return cls.from_stats(columns, stats, int(n_rows), missing=missing)
 
     # ------------------------------------------------------------ layout
 
@@ -487,37 +550,13 @@ class _Table:
 
     @staticmethod
     def problem(estimator: Any, X: Any, y: Any, sample_weight: Any) -> Problem:
-        from sklearn.utils.multiclass import check_classification_targets
-        from sklearn.utils.validation import _check_sample_weight, column_or_1d
-
         frame = _as_frame(X)
         if len(frame) < 1:
             raise ValueError(f"Found array with 0 sample(s) (shape={frame.shape}) while a "
                              "minimum of 1 is required.")
         encoding = TableEncoding.learn(frame, missing=estimator.missing)
         X_num, codes = encoding.encode(frame, handle_unknown="error")
-        y = column_or_1d(np.asarray(y) if not hasattr(y, "shape") else y, warn=True)
-        check_classification_targets(y)
-        classes, indices = np.unique(y, return_inverse=True)
-        if indices.shape[0] != len(frame):
-            raise ValueError(f"X and y must have the same number of samples; got {len(frame)} "
-                             f"rows in X and {indices.shape[0]} labels in y")
-        require_two_classes(classes)
-        weight = _check_sample_weight(sample_weight, X_num, dtype=np.float64)
-        if estimator.class_weight is not None:
-            counts = np.bincount(indices, weights=weight, minlength=classes.size)
-            weight = weight * class_weight_vector(estimator.class_weight, classes, counts)[indices]
-        weight_sum = float(weight.sum())
-        penalty = l2_penalty(estimator.penalty, estimator.C, weight_sum)
-        n_outputs = 1 if classes.size == 2 else int(classes.size)
-        data = CategoricalData(X_num=X_num, codes=codes,
-                               Y=encode_labels(indices, n_outputs, np.float64, namespace(X_num)),
-                               normalized_weight=weight / weight_sum,
-                               n_features=encoding.n_features,
-                               fit_intercept=estimator.fit_intercept)
-        return Problem(objective=LogisticObjective(data, penalty), classes=classes,
-                       feature_names=np.asarray(encoding.feature_names_out, dtype=object),
-                       coef_dtype=np.float64, weight_sum=weight_sum, encoding=encoding)
+        return _table_problem(estimator, encoding, X_num, codes, y, sample_weight)
 
     @staticmethod
     def decision_function(estimator: Any, X: Any) -> Any:
@@ -544,3 +583,109 @@ class _Table:
 
 
 TABLE = _Table()
+
+
+def _table_problem(estimator: Any, encoding: TableEncoding, X_num: np.ndarray, codes: np.ndarray,
+                   y: Any, sample_weight: Any) -> Problem:
+    """The fit's problem over an encoded table: labels, weights, penalty and the data term."""
+    from sklearn.utils.multiclass import check_classification_targets
+    from sklearn.utils.validation import _check_sample_weight, column_or_1d
+
+    y = column_or_1d(np.asarray(y) if not hasattr(y, "shape") else y, warn=True)
+    check_classification_targets(y)
+    classes, indices = np.unique(y, return_inverse=True)
+    if indices.shape[0] != X_num.shape[0]:
+        raise ValueError(f"X and y must have the same number of samples; got {X_num.shape[0]} "
+                         f"rows in X and {indices.shape[0]} labels in y")
+    require_two_classes(classes)
+    weight = _check_sample_weight(sample_weight, X_num, dtype=np.float64)
+    if estimator.class_weight is not None:
+        counts = np.bincount(indices, weights=weight, minlength=classes.size)
+        weight = weight * class_weight_vector(estimator.class_weight, classes, counts)[indices]
+    weight_sum = float(weight.sum())
+    penalty = l2_penalty(estimator.penalty, estimator.C, weight_sum)
+    n_outputs = 1 if classes.size == 2 else int(classes.size)
+    data = CategoricalData(X_num=X_num, codes=codes,
+                           Y=encode_labels(indices, n_outputs, np.float64, namespace(X_num)),
+                           normalized_weight=weight / weight_sum, n_features=encoding.n_features,
+                           fit_intercept=estimator.fit_intercept)
+    return Problem(objective=LogisticObjective(data, penalty), classes=classes,
+                   feature_names=np.asarray(encoding.feature_names_out, dtype=object),
+                   coef_dtype=np.float64, weight_sum=weight_sum, encoding=encoding)
+
+
+def _encoded_partition(part: Any, encoding: TableEncoding) -> tuple[np.ndarray, np.ndarray]:
+    return encoding.encode(part, handle_unknown="error")
+
+
+def _partition_scores(part: Any, encoding: TableEncoding, coef: np.ndarray, intercept: np.ndarray,
+                      handle_unknown: str) -> Any:
+    import pandas as pd
+
+    from noloop.linear_model import _categorical_kernels as kernels
+
+    X_num, codes = encoding.encode(part, handle_unknown=handle_unknown)
+    scores = kernels.logits(X_num, codes, coef, intercept)
+    return pd.DataFrame(scores, index=part.index, columns=[f"z{k}" for k in range(coef.shape[0])])
+
+
+def dask_uses_table(X: Any, *, missing: str = "error", encoding: Any = None) -> bool:
+    """:func:`uses_table` for Dask input: dask DataFrames with categorical columns or impute."""
+    import dask.dataframe as dd
+
+    if encoding is not None:
+        return True
+    return isinstance(X, dd.DataFrame) and (
+        missing == "impute" or any(_is_categorical_dtype(dtype) for dtype in X.dtypes))
+
+
+class _DaskTable:
+    """A dask DataFrame with categorical columns or missing cells.
+
+    The levels, means and missing counts are learned in one pass on the
+    cluster; every partition is encoded there with the same encoding (so the
+    same codes), and the encoded partitions — X_num and int32 codes, a few
+    bytes per cell — are gathered for the fit, which then equals the in-memory
+    one. Predictions stay lazy, one task per partition.
+    """
+
+    @staticmethod
+    def problem(estimator: Any, X: Any, y: Any, sample_weight: Any) -> Problem:
+        import dask
+
+        encoding = TableEncoding.learn_dask(X, missing=estimator.missing)
+        parts = [dask.delayed(_encoded_partition)(part, encoding) for part in X.to_delayed()]
+        parts, y, sample_weight = dask.compute(parts, y, sample_weight)
+        X_num = np.ascontiguousarray(np.concatenate([part[0] for part in parts]))
+        codes = np.ascontiguousarray(np.concatenate([part[1] for part in parts]))
+        return _table_problem(estimator, encoding, X_num, codes, np.asarray(y),
+                              None if sample_weight is None else np.asarray(sample_weight))
+
+    @staticmethod
+    def decision_function(estimator: Any, X: Any) -> Any:
+        import pandas as pd
+
+        coef = np.asarray(estimator.coef_, dtype=np.float64)
+        intercept = np.asarray(estimator.intercept_, dtype=np.float64)
+        meta = pd.DataFrame({f"z{k}": np.zeros(0) for k in range(coef.shape[0])})
+        # chunk sizes counted on the array itself, as _dask._as_array does (a Parquet read may
+        # be planned into another number of partitions for a count on the DataFrame)
+        scores = X.map_partitions(_partition_scores, estimator.encoding_, coef, intercept,
+                                  estimator.handle_unknown, meta=meta).optimize().to_dask_array()
+        scores.compute_chunk_sizes()
+        return scores[:, 0] if coef.shape[0] == 1 else scores
+
+    @staticmethod
+    def labels(classes: np.ndarray, indices: Any) -> Any:
+        from noloop.linear_model._dask import BACKEND
+
+        return BACKEND.labels(classes, indices)
+
+    @staticmethod
+    def accuracy(predicted: Any, y: Any, sample_weight: Any) -> float:
+        from noloop.linear_model._dask import BACKEND
+
+        return BACKEND.accuracy(predicted, y, sample_weight)
+
+
+DASK_TABLE = _DaskTable()

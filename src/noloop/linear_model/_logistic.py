@@ -565,13 +565,16 @@ def _backend(X: Any, model: Any = None, *, fitting: bool = False) -> Backend:
     A table (categorical columns, or ``missing="impute"``) goes through the
     encoding of :mod:`._categorical`; so does every X a model fitted on one predicts.
     """
-    from noloop.linear_model._categorical import TABLE, uses_table
+    from noloop.linear_model._categorical import DASK_TABLE, TABLE, dask_uses_table, uses_table
     from noloop.linear_model._dask import BACKEND, is_dask
 
-    if model is not None and not is_dask(X) and uses_table(
-            X, missing=model.missing,
-            encoding=None if fitting else getattr(model, "encoding_", None)):
-        return TABLE
+    if model is not None:
+        encoding = None if fitting else getattr(model, "encoding_", None)
+        if is_dask(X):
+            if dask_uses_table(X, missing=model.missing, encoding=encoding):
+                return DASK_TABLE
+        elif uses_table(X, missing=model.missing, encoding=encoding):
+            return TABLE
 
     return BACKEND if is_dask(X) else IN_MEMORY
 
