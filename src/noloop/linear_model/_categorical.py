@@ -653,13 +653,25 @@ class _DaskTable:
     def problem(estimator: Any, X: Any, y: Any, sample_weight: Any) -> Problem:
         import dask
 
+        from noloop.linear_model._dask import is_dask
+
         encoding = TableEncoding.learn_dask(X, missing=estimator.missing)
         parts = [dask.delayed(_encoded_partition)(part, encoding) for part in X.to_delayed()]
-        parts, y, sample_weight = dask.compute(parts, y, sample_weight)
+        # everything as delayed pieces, computed together; each side is concatenated in row
+        # order, so they line up whatever partitions each was planned into
+        vectors = [vector.to_delayed() if is_dask(vector) else vector
+                   for vector in (y, sample_weight)]
+        parts, y_parts, weight_parts = dask.compute(parts, *vectors)
+
+        def joined(pieces: Any) -> Any:
+            if pieces is None or not isinstance(pieces, (list, tuple)):
+                return pieces
+            return np.concatenate([np.asarray(piece).reshape(-1) for piece in pieces])
+
         X_num = np.ascontiguousarray(np.concatenate([part[0] for part in parts]))
         codes = np.ascontiguousarray(np.concatenate([part[1] for part in parts]))
-        return _table_problem(estimator, encoding, X_num, codes, np.asarray(y),
-                              None if sample_weight is None else np.asarray(sample_weight))
+        return _table_problem(estimator, encoding, X_num, codes, joined(y_parts),
+                              joined(weight_parts))
 
     @staticmethod
     def decision_function(estimator: Any, X: Any) -> Any:

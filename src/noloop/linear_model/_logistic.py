@@ -486,7 +486,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                 f"this fit is penalized (penalty={self.penalty!r}, C={self.C!r}): its covariance "
                 "is the penalized Hessian's inverse, and the standard errors and p-values are "
                 "not classical (use penalty=None for those)", UserWarning, stacklevel=3)
-        names = getattr(self, "feature_names_in_", None)
+        names = getattr(self, "feature_names_out_", getattr(self, "feature_names_in_", None))
         if names is None:
             names = [f"x{i}" for i in range(layout.n_features)]
         labels = parameter_labels(names, self.classes_, layout)
@@ -583,14 +583,15 @@ def _backend(X: Any, model: Any = None, *, fitting: bool = False) -> Backend:
 def _check_same_data(model: LogisticRegression, problem: Problem) -> None:
     """Refuse data whose classes or features are not the fitted model's."""
     n_features = problem.objective.layout.n_features
-    if n_features != model.n_features_in_:
+    n_fitted = int(model.coef_.shape[1])  # encoded features for a table model: its coef_ columns
+    if n_features != n_fitted:
         raise ValueError(f"`X` has {n_features} features, but the model was fitted with "
-                         f"{model.n_features_in_}")
+                         f"{n_fitted}")
     if problem.classes.shape != model.classes_.shape or \
             not np.all(problem.classes == model.classes_):
         raise ValueError(f"`y` has the classes {problem.classes.tolist()!r}, but the model was "
                          f"fitted on {model.classes_.tolist()!r}")
-    fitted_names = getattr(model, "feature_names_in_", None)
+    fitted_names = getattr(model, "feature_names_out_", getattr(model, "feature_names_in_", None))
     if fitted_names is not None and problem.feature_names is not None and \
             list(problem.feature_names) != list(fitted_names):
         raise ValueError(f"`X` has the columns {list(problem.feature_names)!r}, but the model "
