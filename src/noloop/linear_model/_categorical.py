@@ -89,15 +89,29 @@ def _column_stats(values: Any, name: str) -> dict[str, Any]:
             "count": int(present.size), "finite": bool(np.all(np.isfinite(present)))}
 
 
-def _dask_column_stats(values: Any, name: str) -> dict[str, Any]:
-    """The same statistics as :func:`_column_stats`, lazy: computed with every column at once."""
-    _check_not_dates(values, name)
-    if _is_categorical_dtype(values.dtype):
-        return {"n_missing": values.isna().sum(),
-                "levels": values.dropna().astype(str).drop_duplicates()}
-    present = values.dropna().astype(np.float64)
-    return {"n_missing": values.isna().sum(), "sum": present.sum(), "count": present.count(),
-            "finite": present.abs().max()}
+def _partition_stats(part: Any, columns: list[str]) -> tuple[dict[str, dict[str, Any]], int]:
+    """:func:`_column_stats` of every column of one partition, and its row count."""
+    return {name: _column_stats(part[column], name)
+            for name, column in zip(columns, part.columns)}, len(part)
+
+
+def _merged_stats(pieces: list[tuple[dict[str, dict[str, Any]], int]]
+                  ) -> tuple[dict[str, dict[str, Any]], int]:
+    """The statistics of the whole table from those of its partitions."""
+    merged: dict[str, dict[str, Any]] = {}
+    for stats, _ in pieces:
+        for name, column in stats.items():
+            total = merged.setdefault(name, {key: (set() if key == "levels" else
+                                                   True if key == "finite" else 0)
+                                             for key in column})
+            total["n_missing"] += column["n_missing"]
+            if "levels" in column:
+                total["levels"].update(column["levels"])
+            else:
+                total["sum"] += column["sum"]
+                total["count"] += column["count"]
+                total["finite"] = total["finite"] and column["finite"]
+    return merged, sum(n_rows for _, n_rows in pieces)
 
 
 @dataclass(frozen=True)
@@ -193,22 +207,18 @@ class TableEncoding:
     def learn_dask(cls, frame: Any, *, missing: str = "error") -> "TableEncoding":
         """Learn the encoding from a dask DataFrame in one pass (one ``dask.compute``).
 
-        Every column's distinct levels, missing count, sum and count are
-        computed together, so the partitions are read once.
+        One task per partition takes every column's distinct levels, missing
+        count, sum and count (the partition is read once); the client merges them.
         """
         import dask
 
         columns = [str(column) for column in frame.columns]
         if len(set(columns)) != len(columns):
             raise ValueError(f"`X` has duplicate column names: {columns!r}")
-        lazy = {name: _dask_column_stats(frame[column], name)
-                for name, column in zip(columns, frame.columns)}
-        stats, n_rows = dask.compute(lazy, frame.shape[0])
-        for column in stats.values():
-            if "levels" in column:
-                column["levels"] = list(column["levels"])
-            else:
-                column["finite"] = bool(column["count"] == 0 or np.isfinite(column["finite"]))
+        # one task per partition reads it once and returns its small statistics
+        pieces = dask.compute(*[dask.delayed(_partition_stats)(part, columns)
+                                for part in frame.to_delayed()])
+        stats, n_rows = _merged_stats(list(pieces))
         return cls.from_stats(columns, stats, int(n_rows), missing=missing)
 
     # ------------------------------------------------------------ layout
