@@ -2,8 +2,6 @@
 
 import hashlib
 import re
-import warnings
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
