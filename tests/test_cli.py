@@ -265,7 +265,10 @@ def good_model(tmp_path, binary_frame):
 
 
 
-@pytest.mark.parametrize("case", BAD_TRAINING_FILES)
+# text in a column is a category now, and an empty cell is refused only under --missing error
+# (both in test_categorical.py)
+@pytest.mark.parametrize("case", [case for case in BAD_TRAINING_FILES
+                                  if case != "text in a numeric column"])
 def test_bad_training_file_fails_with_one_line_and_keeps_the_model(noloop, tmp_path, case,
                                                                    good_model):
     before = digest(good_model)
@@ -273,7 +276,8 @@ def test_bad_training_file_fails_with_one_line_and_keeps_the_model(noloop, tmp_p
     data = tmp_path / "bad.csv"
     if content is not None:
         data.write_bytes(content)
-    line = one_error_line(noloop("train", data, "--target", "label", "--model", good_model))
+    line = one_error_line(noloop("train", data, "--target", "label", "--model", good_model,
+                                 "--missing", "error"))
     assert "bad.csv" in line
     assert re.search(message, line), line
     assert digest(good_model) == before

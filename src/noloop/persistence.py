@@ -339,6 +339,10 @@ def save_model(model: Any, path: str | os.PathLike, *, metrics: dict[str, Any] |
                                                                  bool(model.fit_intercept)))
         tensors["covariance"] = matrix
         metadata["covariance"] = _json_text(info)
+    if "encoding" in state:  # a table's encoding: levels etc. as JSON, imputation values as a tensor
+        description, encoding_tensors = state["encoding"].to_metadata()
+        metadata["encoding"] = _json_text(description)
+        tensors.update({f"encoding.{name}": array for name, array in encoding_tensors.items()})
     atomic_write_bytes(path, _safetensors_bytes(tensors, metadata))
 
 
@@ -354,7 +358,8 @@ def save_model(model: Any, path: str | os.PathLike, *, metrics: dict[str, Any] |
 _CLASS_TYPES: dict[str, tuple[type, ...]] = {"b": (bool,), "i": (int,), "u": (int,),
                                              "f": (int, float), "U": (str,)}
 _CLASS_DTYPE = re.compile(r"[<>|=]?(?:b1|[iu][1248]|f[248]|U[1-9][0-9]{0,4})")
-_TENSOR_NDIM = {"coef": 2, "intercept": 1, "loss_history": 1, "covariance": 2}
+_TENSOR_NDIM = {"coef": 2, "intercept": 1, "loss_history": 1, "covariance": 2,
+                "encoding.impute": 1}
 _REQUIRED_TENSORS = {"coef", "intercept"}
 _MAX_HEADER_BYTES = 100_000_000
 
@@ -594,6 +599,15 @@ def _read_model_file(path: Path) -> tuple[dict[str, Any], dict[str, Any], dict[s
         "converged": _converged(path, metadata),
         "stop_reason": _text_field(path, metadata, "stop_reason", "a string", ""),
     }
+    if "encoding" in metadata:
+        from noloop.linear_model._categorical import TableEncoding
+
+        try:
+            description = _parse_json(metadata["encoding"])
+            state["encoding"] = TableEncoding.from_metadata(
+                description, {"impute": tensors.get("encoding.impute")})
+        except ValueError as error:
+            raise DataError(f"{path}: is a corrupt noloop model file ({error})") from None
     params = _hyperparameters(path, metadata, classes)
     return params, state, _object_field(path, metadata, "metrics", "{}")
 

@@ -321,13 +321,14 @@ class Progress:
 
 
 @contextlib.contextmanager
-def warnings_as_lines() -> Iterator[None]:
-    """Show library warnings (ConvergenceWarning) as one ``warning:`` line each, in option words."""
+def warnings_as_lines(*also: type[Warning]) -> Iterator[None]:
+    """Show library warnings (ConvergenceWarning, and ``also``) as one ``warning:`` line each."""
     from sklearn.exceptions import ConvergenceWarning
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("ignore")
-        warnings.simplefilter("always", ConvergenceWarning)
+        for category in (ConvergenceWarning, *also):
+            warnings.simplefilter("always", category)
         yield
     seen = set()
     for warning in caught:
@@ -471,5 +472,13 @@ def read_model_rows(args: argparse.Namespace, model: Any, *, allow_empty: bool =
     fmt = table_format(args.data, args.format)
     frame = read_table(args.data, fmt, allow_empty=allow_empty).rename(columns=str)
     features = model_features(model)
+    if hasattr(model, "encoding_"):  # a table model: its encoding reads text and empty cells
+        from noloop.errors import DataError
+
+        absent = [name for name in features if name not in frame.columns]
+        if absent:
+            raise DataError(f"{args.data}: missing column(s) {', '.join(map(repr, absent))}; "
+                            f"the model needs {', '.join(map(repr, features))}")
+        return frame, frame[features]
     X = pd.DataFrame(select_features(frame, features, str(args.data), fmt), columns=features)
     return frame, X

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from noloop.cli._common import add_format_option, metrics_line, read_model_rows
+from noloop.cli._common import (add_format_option, metrics_line, read_model_rows,
+                                warnings_as_lines)
 from noloop.sparse_files import add_sparse_options
 
 __all__ = ["add_parser", "run"]
@@ -48,8 +49,9 @@ def run(args: argparse.Namespace) -> int:
         frame, X = read_model_rows(args, model)
         y = evaluation_labels(frame, args.target, model.classes_, str(args.data),
                               table_format(args.data, args.format))
-        metrics = classification_metrics(
-            model, X if hasattr(model, "feature_names_in_") else X.to_numpy(), y)
+        with warnings_as_lines(UserWarning):  # unseen levels: one warning line
+            metrics = classification_metrics(
+                model, X if hasattr(model, "feature_names_in_") else X.to_numpy(), y)
     if args.json:
         print(json.dumps({**metrics, "training": training}, indent=2))
         return 0

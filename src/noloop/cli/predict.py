@@ -8,7 +8,7 @@ from typing import Any
 
 from noloop.cli._common import (UsageError, add_chatter, add_dask_options, add_format_option,
                                 check_paths, dask_client, model_features, read_model_rows, say,
-                                use_dask)
+                                use_dask, warnings_as_lines)
 from noloop.sparse_files import add_sparse_options, is_sparse_file, read_sparse
 
 __all__ = ["add_parser", "run"]
@@ -54,7 +54,8 @@ def run(args: argparse.Namespace) -> int:
         out = _sparse_prediction_frame(X, model, args.proba)
     else:
         _, X = read_model_rows(args, model, allow_empty=True)  # a header-only file: no rows out
-        out = _prediction_frame(X, model, args.proba)
+        with warnings_as_lines(UserWarning):  # unseen levels: one warning line
+            out = _prediction_frame(X, model, args.proba)
     write_table(out, args.output, output_format)
     if args.output != "-":
         say(args, f"{len(out):,} predictions written to {args.output}")

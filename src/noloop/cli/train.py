@@ -42,6 +42,16 @@ def _learning_rates(text: str) -> list[float]:
     return rates
 
 
+def _columns(text: str) -> list[str]:
+    """``--drop``/``--features``: column names separated by commas."""
+    from noloop.table_columns import parse_columns
+
+    names = parse_columns(text)
+    if not names:
+        raise argparse.ArgumentTypeError(f"expected column names separated by commas; got {text!r}")
+    return names
+
+
 def add_parser(commands: Any) -> None:
     """Add ``train`` and its options to the subcommands of the ``noloop`` parser."""
     train = commands.add_parser("train", help="fit a model on a CSV/Parquet/NumPy file")
@@ -71,6 +81,13 @@ def add_parser(commands: Any) -> None:
     train.add_argument("--no-standardize", dest="standardize", action="store_false",
                        help="fit on the raw columns (default: fit on standardized columns, then "
                             "fold the scaling into the saved coefficients)")
+    train.add_argument("--missing", choices=("impute", "drop", "error"), default="impute",
+                       help="empty cells: impute (numeric: training mean plus an indicator; "
+                            "text: a level of its own; default), drop their rows, or error")
+    train.add_argument("--drop", type=_columns, default=None, metavar="COL[,COL]",
+                       help="leave these columns out")
+    train.add_argument("--features", type=_columns, default=None, metavar="COL[,COL]",
+                       help="use only these columns as features")
     train.add_argument("--plot", help="write the cost curve (with --cv: the validation curve "
                                       "and the regularization path) to this PNG")
     train.add_argument("--summary", action="store_true",
@@ -98,7 +115,8 @@ def run(args: argparse.Namespace) -> int:
     """
     import numpy as np
 
-    from noloop.tables import read_table, split_features, table_format
+    from noloop.table_columns import training_table
+    from noloop.tables import read_table, table_format
 
     _check_options(args)
     if is_sparse_file(args.data):
@@ -109,7 +127,10 @@ def run(args: argparse.Namespace) -> int:
         return _train_dask(args)
     fmt = table_format(args.data, args.format)
     frame = read_table(args.data, fmt)
-    X, y, features = split_features(frame, args.target, str(args.data), fmt)
+    table = training_table(frame, args.target, str(args.data), fmt, missing=args.missing,
+                           drop=args.drop, features=args.features)
+    args.text_columns = table.text_columns if table.is_table else None
+    X, y, features = table.X, table.y, table.features
     X_train, y_train, X_test, y_test = X, y, None, None
     if args.test_size:
         from sklearn.model_selection import train_test_split
@@ -128,6 +149,10 @@ def run(args: argparse.Namespace) -> int:
     X_train = pd.DataFrame(X_train, columns=features)
     say(args, f"training on {len(y_train):,} rows × {len(features)} features from {args.data} "
               f"({np.unique(y_train).size} classes, solver {args.solver})")
+    if table.text_columns:
+        say(args, f"categorical: {', '.join(table.text_columns)}")
+    if table.report(args.missing):
+        say(args, table.report(args.missing))
     fits, model = _fit_each_rate(args, X_train, y_train)
     metrics = {"train": classification_metrics(model, X_train, y_train)}
     if X_test is not None:
@@ -209,6 +234,9 @@ def _fit(args: argparse.Namespace, X: Any, y: Any, learning_rate: float | str, l
     from noloop.linear_model import LogisticRegression
     from noloop.preprocessing import fold_standardization, standardize
 
+    text_columns = getattr(args, "text_columns", None)
+    if text_columns is not None:  # a table: categories and empty cells go to the encoding
+        return _fit_table(args, X, y, learning_rate, label, text_columns)
     if args.standardize:
         X, mean, scale = standardize(X, source=str(args.data))
     progress = Progress(args, args.max_iter, label)
@@ -230,6 +258,35 @@ def _fit(args: argparse.Namespace, X: Any, y: Any, learning_rate: float | str, l
             model, X, y, args.cov_type, (mean, scale) if args.standardize else None)
     if args.standardize:
         fold_standardization(model, mean, scale)
+    return model
+
+
+def _fit_table(args: argparse.Namespace, X: Any, y: Any, learning_rate: float | str, label: str,
+               text_columns: list[str]) -> Any:
+    """Fit on a table with text columns or empty cells; numeric columns standardized, then folded.
+
+    Only numeric columns are standardized (as scikit-learn's SimpleImputer then
+    StandardScaler); levels and missing indicators stay 0/1.
+    """
+    from noloop.linear_model import LogisticRegression
+    from noloop.linear_model._categorical import fold_table_standardization
+    from noloop.table_columns import standardized_numeric
+
+    if args.standardize:
+        X, mean, scale = standardized_numeric(X, text_columns)
+    progress = Progress(args, args.max_iter, label)
+    model = LogisticRegression(
+        penalty=None if args.penalty == "none" else "l2", C=args.C, solver=args.solver,
+        learning_rate=learning_rate, max_iter=args.max_iter, tol=args.tol, callback=progress,
+        missing="error" if args.missing == "error" else "impute",
+    )
+    try:
+        model.fit(X, y)
+    finally:
+        progress.close()
+    model.set_params(callback=None)
+    if args.standardize:
+        fold_table_standardization(model, mean, scale)
     return model
 
 

@@ -52,6 +52,8 @@ _PARAMETER_CONSTRAINTS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "warm_start": (lambda v: isinstance(v, (bool, np.bool_)), "True or False"),
     "verbose": (lambda v: isinstance(v, numbers.Integral) and v >= 0, "an integer >= 0"),
     "callback": (lambda v: v is None or callable(v), "None or a callable"),
+    "missing": (lambda v: v in ("error", "impute"), "'error' or 'impute'"),
+    "handle_unknown": (lambda v: v in ("ignore", "error"), "'ignore' or 'error'"),
 }
 
 
@@ -177,6 +179,14 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     callback : callable, default=None
         Called as ``callback(iteration, objective)`` at every iterate, from
         iteration 0 (the starting point); for progress bars and live plots.
+    missing : {"error", "impute"}, default="error"
+        Missing cells (NaN, None) in X: an error, or (``"impute"``) numeric
+        cells take the training mean plus a 0/1 indicator feature for each
+        column that had missing cells, and categorical cells form a level of
+        their own. See :mod:`noloop.linear_model._categorical`.
+    handle_unknown : {"ignore", "error"}, default="ignore"
+        A categorical level not seen in fit, at predict time: zero
+        contribution with a ``UserWarning``, or ``ValueError``.
 
     Attributes
     ----------
@@ -193,6 +203,13 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     converged_ : bool
     stop_reason_ : str
         Why the solver stopped.
+    encoding_ : TableEncoding
+        Only after a fit on a table with categorical (text, category, bool)
+        columns or under ``missing="impute"``: numeric columns, imputation
+        values, indicators and levels, as data.
+    feature_names_out_ : ndarray of shape (n_coef_columns,)
+        With ``encoding_``: the name of each column of ``coef_``, such as
+        ``island[Torgersen]`` (a level), ``bill_length_mm[missing]`` (an indicator).
     persisted_ : bool
         Only after a fit on Dask data: whether the prepared chunks were kept in
         cluster memory (True) or streamed from their source at every evaluation.
@@ -226,6 +243,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         warm_start: bool = False,
         verbose: int = 0,
         callback: Callable[[int, float], None] | None = None,
+        missing: str = "error",
+        handle_unknown: str = "ignore",
     ) -> None:
         self.penalty = penalty
         self.C = C
@@ -239,6 +258,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self.warm_start = warm_start
         self.verbose = verbose
         self.callback = callback
+        self.missing = missing
+        self.handle_unknown = handle_unknown
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -266,7 +287,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         params = self.get_params(deep=False)
         _check_params(params)
         _resolve_penalty(params)
-        problem = _backend(X).problem(self, X, y, sample_weight)
+        problem = _backend(X, self, fitting=True).problem(self, X, y, sample_weight)
         coef = self._initial_coef(problem)
         result = solve(self.solver, problem.objective, coef, max_iter=self.max_iter,
                        tol=self.tol, learning_rate=self.learning_rate, callback=self._progress())
@@ -335,7 +356,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self._restore(classes=problem.classes, coef=W, intercept=b,
                       feature_names=problem.feature_names, n_iter=result.n_iter,
                       loss_history=result.loss_history, converged=result.converged,
-                      stop_reason=result.stop_reason)
+                      stop_reason=result.stop_reason, encoding=problem.encoding)
         if problem.persisted is not None:
             self.persisted_ = problem.persisted
         elif hasattr(self, "persisted_"):
@@ -358,7 +379,10 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self)
         names = getattr(self, "feature_names_in_", None)
-        return {
+        encoding = getattr(self, "encoding_", None)
+        if encoding is not None:  # one name per coef_ column; the encoding names the input columns
+            names = self.feature_names_out_
+        state = {
             "classes": np.asarray(self.classes_),
             "coef": np.ascontiguousarray(to_numpy(self.coef_)),
             "intercept": np.ascontiguousarray(to_numpy(self.intercept_)),
@@ -368,6 +392,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             "converged": bool(self.converged_),
             "stop_reason": str(self.stop_reason_),
         }
+        if encoding is not None:
+            state["encoding"] = encoding
+        return state
 
     @classmethod
     def _from_fitted_state(cls, params: dict[str, Any], state: dict[str, Any]
@@ -389,7 +416,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
     def _restore(self, *, classes: np.ndarray, coef: Any, intercept: Any,
                  feature_names: Any, n_iter: int, loss_history: list[float],
-                 converged: bool, stop_reason: str) -> None:
+                 converged: bool, stop_reason: str, encoding: Any = None) -> None:
         """Set every fitted attribute; the one place a fit and a model file both go through."""
         self.classes_ = classes
         self.coef_ = coef
@@ -403,6 +430,15 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self.loss_history_ = list(loss_history)
         self.converged_ = converged
         self.stop_reason_ = stop_reason
+        if encoding is not None:  # a table: coef_ columns are encoded features, not input columns
+            self.encoding_ = encoding
+            self.feature_names_out_ = np.asarray(encoding.feature_names_out, dtype=object)
+            self.feature_names_in_ = np.asarray(encoding.columns, dtype=object)
+            self.n_features_in_ = len(encoding.columns)
+        else:
+            for name in ("encoding_", "feature_names_out_"):
+                if hasattr(self, name):
+                    delattr(self, name)
 
     # ------------------------------------------------------------ inference
 
@@ -524,7 +560,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
         check_is_fitted(self)
         probe = type(self)(**self.get_params(deep=False))
-        problem = _backend(X).problem(probe, X, y, sample_weight)
+        problem = _backend(X, probe, fitting=True).problem(probe, X, y, sample_weight)
         layout = problem.objective.layout
         _check_same_data(self, problem)
         if problem.objective.l1.strength > 0:
@@ -536,7 +572,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                 f"this fit is penalized (C={self.C!r}): its covariance "
                 "is the penalized Hessian's inverse, and the standard errors and p-values are "
                 "not classical (use C=np.inf for those)", UserWarning, stacklevel=3)
-        names = getattr(self, "feature_names_in_", None)
+        names = getattr(self, "feature_names_out_", getattr(self, "feature_names_in_", None))
         if names is None:
             names = [f"x{i}" for i in range(layout.n_features)]
         labels = parameter_labels(names, self.classes_, layout)
@@ -560,7 +596,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             In X's library and on its device (lazy for Dask input).
         """
         check_is_fitted(self)
-        return _backend(X).decision_function(self, X)
+        return _backend(X, self).decision_function(self, X)
 
     def predict_proba(self, X: Any) -> Any:
         """Class probabilities, columns in the order of ``classes_``.
@@ -602,16 +638,29 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         scores = self.decision_function(X)
         xp = namespace(scores)
         indices = xp.astype(scores > 0, xp.int64) if scores.ndim == 1 else xp.argmax(scores, axis=1)
-        return _backend(X).labels(self.classes_, indices)
+        return _backend(X, self).labels(self.classes_, indices)
 
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
         """Mean accuracy of ``predict(X)`` against ``y`` (weighted by ``sample_weight``)."""
-        return _backend(X).accuracy(self.predict(X), y, sample_weight)
+        return _backend(X, self).accuracy(self.predict(X), y, sample_weight)
 
 
-def _backend(X: Any) -> Backend:
-    """The one place that tells Dask input from in-memory input."""
+def _backend(X: Any, model: Any = None, *, fitting: bool = False) -> Backend:
+    """The one place that tells Dask input from in-memory input, and tables from arrays.
+
+    A table (categorical columns, or ``missing="impute"``) goes through the
+    encoding of :mod:`._categorical`; so does every X a model fitted on one predicts.
+    """
+    from noloop.linear_model._categorical import DASK_TABLE, TABLE, dask_uses_table, uses_table
     from noloop.linear_model._dask import BACKEND, is_dask
+
+    if model is not None:
+        encoding = None if fitting else getattr(model, "encoding_", None)
+        if is_dask(X):
+            if dask_uses_table(X, missing=model.missing, encoding=encoding):
+                return DASK_TABLE
+        elif uses_table(X, missing=model.missing, encoding=encoding):
+            return TABLE
 
     return BACKEND if is_dask(X) else IN_MEMORY
 
@@ -620,14 +669,15 @@ def _backend(X: Any) -> Backend:
 def _check_same_data(model: LogisticRegression, problem: Problem) -> None:
     """Refuse data whose classes or features are not the fitted model's."""
     n_features = problem.objective.layout.n_features
-    if n_features != model.n_features_in_:
+    n_fitted = int(model.coef_.shape[1])  # encoded features for a table model: its coef_ columns
+    if n_features != n_fitted:
         raise ValueError(f"`X` has {n_features} features, but the model was fitted with "
-                         f"{model.n_features_in_}")
+                         f"{n_fitted}")
     if problem.classes.shape != model.classes_.shape or \
             not np.all(problem.classes == model.classes_):
         raise ValueError(f"`y` has the classes {problem.classes.tolist()!r}, but the model was "
                          f"fitted on {model.classes_.tolist()!r}")
-    fitted_names = getattr(model, "feature_names_in_", None)
+    fitted_names = getattr(model, "feature_names_out_", getattr(model, "feature_names_in_", None))
     if fitted_names is not None and problem.feature_names is not None and \
             list(problem.feature_names) != list(fitted_names):
         raise ValueError(f"`X` has the columns {list(problem.feature_names)!r}, but the model "
@@ -638,7 +688,7 @@ def _checked_state(state: dict[str, Any]) -> dict[str, Any]:
     """``state`` with each field checked; ValueError names the first bad one."""
     expected = {"classes", "coef", "intercept", "feature_names", "n_iter", "loss_history",
                 "converged", "stop_reason"}
-    if not isinstance(state, dict) or set(state) != expected:
+    if not isinstance(state, dict) or set(state) - {"encoding"} != expected:
         got = sorted(state) if isinstance(state, dict) else type(state).__name__
         raise ValueError(f"the fitted state must have the fields {sorted(expected)}; got {got}")
     classes = state["classes"]
@@ -685,4 +735,9 @@ def _checked_state(state: dict[str, Any]) -> dict[str, Any]:
         raise ValueError(f"`converged` must be true or false; got {state['converged']!r}")
     if not isinstance(state["stop_reason"], str):
         raise ValueError(f"`stop_reason` must be a string; got {state['stop_reason']!r}")
+    encoding = state.get("encoding")
+    if encoding is not None and list(encoding.feature_names_out) != names:
+        raise ValueError(f"the encoding describes {encoding.n_features} feature(s) "
+                         f"{encoding.feature_names_out[:5]!r}..., but `feature_names` are "
+                         f"{(names or [])[:5]!r}... ({coef.shape[1]} columns of coef)")
     return {**state, "n_iter": int(n_iter), "loss_history": [float(v) for v in history]}

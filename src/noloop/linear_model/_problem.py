@@ -30,6 +30,8 @@ class Problem:
         summed one divided by S (times C when penalized); inference scales by it.
     persisted : bool or None
         Dask only: whether the prepared chunks stay in cluster memory.
+    encoding : TableEncoding or None
+        Tables only: how the columns became features (:mod:`._categorical`).
     """
 
     objective: LogisticObjective
@@ -38,6 +40,7 @@ class Problem:
     coef_dtype: Any
     weight_sum: float
     persisted: bool | None = None
+    encoding: Any = None
 
 
 class Backend(Protocol):

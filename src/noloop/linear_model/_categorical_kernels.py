@@ -1,0 +1,251 @@
+"""Fused one-pass kernels for tables of numeric columns and categorical codes (numba).
+
+A row of the design matrix is ``[x_num | one-hot(code_1) | ... | one-hot(code_J)]``,
+never formed: the categorical part is held as ``codes`` (n_samples, J), each entry
+the *global* column index of the row's level (offsets already added), or −1 for a
+level with no coefficient (an unseen level under ``handle_unknown="ignore"``).
+Then
+
+    z = x_num · w[:d] + Σ_j w[codes_ij] + b
+
+and the gradient scatter-adds each row's residual into ``g[codes_ij]``. One
+evaluation reads X_num once and the codes once (J int32 per row, instead of
+the one-hot's n_levels float64 per row).
+
+Rows are split into chunks across threads (``prange``), each chunk with its
+own accumulator, as in :mod:`noloop.linear_model._kernels`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see _kernels.py
+
+__all__ = ["binary_loss_gradient", "multinomial_loss_gradient", "logits", "rmatvec",
+           "weighted_gram", "available"]
+
+try:
+    import numba
+    from numba import prange
+except ImportError:  # pragma: no cover - numba is a dependency
+    numba = None
+
+available = numba is not None
+
+if numba is not None:
+
+    @numba.njit(parallel=True, fastmath={"reassoc", "contract"}, cache=True, nogil=True)
+    def _binary(Xn, codes, y, weight, w, b, n_chunks):  # pragma: no cover - compiled
+        n, d = Xn.shape
+        J = codes.shape[1]
+        p = w.shape[0]
+        gradients = np.zeros((n_chunks, p + 1))
+        losses = np.zeros(n_chunks)
+        chunk = (n + n_chunks - 1) // n_chunks
+        for c in prange(n_chunks):
+            start = c * chunk
+            stop = min(n, start + chunk)
+            g = np.zeros(p + 1)
+            loss = 0.0
+            for i in range(start, stop):
+                z = b
+                for j in range(d):
+                    z += Xn[i, j] * w[j]
+                for j in range(J):
+                    k = codes[i, j]
+                    if k >= 0:
+                        z += w[k]
+                e = math.exp(-abs(z))  # logaddexp(0, z) and σ(z) without overflow
+                if z >= 0:
+                    softplus = z + math.log1p(e)
+                    prob = 1.0 / (1.0 + e)
+                else:
+                    softplus = math.log1p(e)
+                    prob = e / (1.0 + e)
+                loss += weight[i] * (softplus - y[i] * z)
+                r = weight[i] * (prob - y[i])
+                for j in range(d):
+                    g[j] += r * Xn[i, j]
+                for j in range(J):
+                    k = codes[i, j]
+                    if k >= 0:
+                        g[k] += r
+                g[p] += r
+            gradients[c, :] = g
+            losses[c] = loss
+        return losses.sum(), gradients.sum(axis=0)
+
+    @numba.njit(parallel=True, fastmath={"reassoc", "contract"}, cache=True, nogil=True)
+    def _multinomial(Xn, codes, labels, weight, W, b, n_chunks):  # pragma: no cover
+        n, d = Xn.shape
+        J = codes.shape[1]
+        K, p = W.shape
+        gradients = np.zeros((n_chunks, K, p + 1))
+        losses = np.zeros(n_chunks)
+        chunk = (n + n_chunks - 1) // n_chunks
+        for c in prange(n_chunks):
+            start = c * chunk
+            stop = min(n, start + chunk)
+            g = np.zeros((K, p + 1))
+            z = np.empty(K)
+            loss = 0.0
+            for i in range(start, stop):
+                top = -np.inf
+                for a in range(K):
+                    s = b[a]
+                    for j in range(d):
+                        s += Xn[i, j] * W[a, j]
+                    for j in range(J):
+                        k = codes[i, j]
+                        if k >= 0:
+                            s += W[a, k]
+                    z[a] = s
+                    if s > top:
+                        top = s
+                label = labels[i]
+                margin = z[label] - top
+                total = 0.0
+                for a in range(K):
+                    z[a] = math.exp(z[a] - top)
+                    total += z[a]
+                loss += weight[i] * (math.log(total) - margin)
+                for a in range(K):
+                    r = weight[i] * (z[a] / total - (1.0 if a == label else 0.0))
+                    for j in range(d):
+                        g[a, j] += r * Xn[i, j]
+                    for j in range(J):
+                        k = codes[i, j]
+                        if k >= 0:
+                            g[a, k] += r
+                    g[a, p] += r
+            gradients[c] = g
+            losses[c] = loss
+        return losses.sum(), gradients.sum(axis=0)
+
+    @numba.njit(parallel=True, cache=True, nogil=True)
+    def _logits(Xn, codes, W, b):  # pragma: no cover - compiled
+        n, d = Xn.shape
+        J = codes.shape[1]
+        K = W.shape[0]
+        Z = np.empty((n, K))
+        for i in prange(n):
+            for a in range(K):
+                s = b[a]
+                for j in range(d):
+                    s += Xn[i, j] * W[a, j]
+                for j in range(J):
+                    k = codes[i, j]
+                    if k >= 0:
+                        s += W[a, k]
+                Z[i, a] = s
+        return Z
+
+    @numba.njit(parallel=True, cache=True, nogil=True)
+    def _rmatvec(Xn, codes, u, p, n_chunks):  # pragma: no cover - compiled
+        n, d = Xn.shape
+        J = codes.shape[1]
+        parts = np.zeros((n_chunks, p))
+        chunk = (n + n_chunks - 1) // n_chunks
+        for c in prange(n_chunks):
+            g = np.zeros(p)
+            for i in range(c * chunk, min(n, (c + 1) * chunk)):
+                for j in range(d):
+                    g[j] += u[i] * Xn[i, j]
+                for j in range(J):
+                    k = codes[i, j]
+                    if k >= 0:
+                        g[k] += u[i]
+            parts[c, :] = g
+        return parts.sum(axis=0)
+
+    @numba.njit(parallel=True, cache=True, nogil=True)
+    def _gram(Xn, codes, h, p, n_chunks):  # pragma: no cover - compiled
+        # X̃ᵀ diag(h) X̃ with X̃ = [x_num | one-hot | 1]: per row, only d + J + 1 entries
+        # are nonzero, so each row adds a (d + J + 1)² outer product
+        n, d = Xn.shape
+        J = codes.shape[1]
+        q = d + J + 1
+        parts = np.zeros((n_chunks, p + 1, p + 1))
+        chunk = (n + n_chunks - 1) // n_chunks
+        for c in prange(n_chunks):
+            G = np.zeros((p + 1, p + 1))
+            index = np.empty(q, dtype=np.int64)
+            value = np.empty(q)
+            for i in range(c * chunk, min(n, (c + 1) * chunk)):
+                m = 0
+                for j in range(d):
+                    index[m] = j
+                    value[m] = Xn[i, j]
+                    m += 1
+                for j in range(J):
+                    k = codes[i, j]
+                    if k >= 0:
+                        index[m] = k
+                        value[m] = 1.0
+                        m += 1
+                index[m] = p
+                value[m] = 1.0
+                m += 1
+                for s in range(m):
+                    hs = h[i] * value[s]
+                    for t in range(m):
+                        G[index[s], index[t]] += hs * value[t]
+            parts[c] = G
+        return parts.sum(axis=0)
+
+
+def _n_chunks(n_samples: int, per_thread: int = 4) -> int:
+    return max(1, min(n_samples, per_thread * numba.get_num_threads()))
+
+
+def binary_loss_gradient(Xn: np.ndarray, codes: np.ndarray, y: np.ndarray, weight: np.ndarray,
+                         w: np.ndarray, b: float) -> tuple[float, np.ndarray]:
+    """Σᵢ sᵢ·(log(1 + e^{zᵢ}) − yᵢzᵢ) and its gradient [∂w, ∂b], in one pass.
+
+    Parameters
+    ----------
+    Xn : float64 array of shape (n_samples, d), C-contiguous
+    codes : int32 array of shape (n_samples, J), global column indices or −1
+    y : float64 array of shape (n_samples,), 0 or 1
+    weight : float64 array of shape (n_samples,)
+    w : float64 array of shape (n_features,), n_features ≥ d + every code
+    b : float
+
+    Returns
+    -------
+    loss : float
+    gradient : float64 array of shape (n_features + 1,), the intercept's last
+    """
+    return _binary(Xn, codes, y, weight, np.ascontiguousarray(w, dtype=np.float64), float(b),
+                   _n_chunks(Xn.shape[0]))
+
+
+def multinomial_loss_gradient(Xn: np.ndarray, codes: np.ndarray, labels: np.ndarray,
+                              weight: np.ndarray, W: np.ndarray, b: np.ndarray
+                              ) -> tuple[float, np.ndarray]:
+    """Σᵢ sᵢ·(logsumexp(zᵢ) − z_{i,yᵢ}) and its gradient (n_classes, n_features + 1)."""
+    return _multinomial(Xn, codes, labels, weight, np.ascontiguousarray(W, dtype=np.float64),
+                        np.ascontiguousarray(b, dtype=np.float64), _n_chunks(Xn.shape[0]))
+
+
+def logits(Xn: np.ndarray, codes: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Z = X̃ Wᵀ + b, of shape (n_samples, n_outputs), float64."""
+    return _logits(Xn, codes, np.ascontiguousarray(W, dtype=np.float64),
+                   np.ascontiguousarray(b, dtype=np.float64))
+
+
+def rmatvec(Xn: np.ndarray, codes: np.ndarray, u: np.ndarray, n_features: int) -> np.ndarray:
+    """Xᵀ u, of shape (n_features,), for u of shape (n_samples,)."""
+    return _rmatvec(Xn, codes, np.ascontiguousarray(u, dtype=np.float64), int(n_features),
+                    _n_chunks(Xn.shape[0], 1))
+
+
+def weighted_gram(Xn: np.ndarray, codes: np.ndarray, h: np.ndarray, n_features: int
+                  ) -> np.ndarray:
+    """X̃ᵀ diag(h) X̃, of shape (n_features + 1, n_features + 1), the intercept's column last."""
+    return _gram(Xn, codes, np.ascontiguousarray(h, dtype=np.float64), int(n_features),
+                 _n_chunks(Xn.shape[0], 1))

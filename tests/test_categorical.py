@@ -1,0 +1,346 @@
+"""Categorical columns and missing values: the encoding, its data term, the estimator, model files, the CLI."""
+
+import hashlib
+import re
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from noloop.cli import main
+from noloop.errors import DataError
+from noloop.linear_model import LogisticRegression
+from noloop.linear_model._categorical import CategoricalData, TableEncoding
+from noloop.linear_model._dense import DenseData
+from noloop.persistence import load_model, save_model
+
+palmerpenguins = pytest.importorskip("palmerpenguins")
+
+
+@pytest.fixture(scope="module")
+def penguins():
+    return palmerpenguins.load_penguins()
+
+
+def make_table(n=300, seed=0):
+    """Two numeric columns (one with empty cells), two categorical (one with empty cells)."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({
+        "a": rng.normal(size=n),
+        "b": rng.normal(size=n),
+        "color": rng.choice(["red", "green", "blue", "<missing>"], size=n).astype(object),
+        "size": pd.Categorical(rng.choice(["S", "M", "L"], size=n)),
+    })
+    frame.loc[rng.choice(n, 15, replace=False), "b"] = np.nan
+    frame.loc[rng.choice(n, 10, replace=False), "color"] = None
+    logit = frame["a"] + (frame["color"] == "red") - (frame["size"] == "L").astype(float)
+    y = np.where(logit + rng.normal(size=n) > 0, "yes", "no")
+    y3 = np.where(logit > 0.8, "hi", np.where(logit < -0.5, "lo", "mid"))
+    return frame, y, y3, rng.uniform(0.5, 2.0, size=n)
+
+
+def one_hot(encoding, frame):
+    """The dense matrix the encoding never forms: [X_num | one-hot of each categorical column]."""
+    X_num, codes = encoding.encode(frame)
+    dense = np.zeros((len(frame), encoding.n_features))
+    dense[:, :X_num.shape[1]] = X_num
+    for j in range(codes.shape[1]):
+        known = codes[:, j] >= 0
+        dense[np.flatnonzero(known), codes[known, j]] = 1.0
+    return dense
+
+
+def test_encoding_names_levels_indicators_and_a_missing_level_that_cannot_collide():
+    frame, *_ = make_table()
+    encoding = TableEncoding.learn(frame, missing="impute")
+    names = encoding.feature_names_out
+    assert names[:3] == ["a", "b", "b[missing]"]
+    # a real level is called "<missing>": the missing cells' level takes another name
+    assert "color[<missing>]" in names and "color[<<missing>>]" in names
+    assert len(set(names)) == len(names) == encoding.n_features == 2 + 1 + 5 + 3
+    assert encoding.missing_counts == {"b": 15, "color": 10}
+    assert encoding.impute[1] == pytest.approx(np.nanmean(frame["b"]))
+    with pytest.raises(ValueError, match=r"column 'b' has 15 missing cell\(s\); use missing='impute'"):
+        TableEncoding.learn(frame)
+    with pytest.raises(ValueError, match=r"column 'e' is empty in every row"):
+        TableEncoding.learn(frame.assign(e=np.nan), missing="impute")
+
+
+@pytest.mark.parametrize("multinomial", [False, True])
+def test_data_term_equals_the_dense_one_hot_term(multinomial):
+    """Value, gradient, Hessian and Gram product agree with DenseData on the expanded matrix."""
+    frame, y, y3, weight = make_table(n=200)
+    encoding = TableEncoding.learn(frame, missing="impute")
+    X_num, codes = encoding.encode(frame)
+    labels = np.unique(y3 if multinomial else y, return_inverse=True)[1]
+    Y = np.eye(3)[labels] if multinomial else labels[:, None].astype(float)
+    s = weight / weight.sum()
+    table = CategoricalData(X_num, codes, Y, s, encoding.n_features, True)
+    dense = DenseData(np.ascontiguousarray(one_hot(encoding, frame)), Y, s, True)
+    coef = np.random.default_rng(1).normal(size=table.layout.shape)
+    for (value, grad), (expected_value, expected_grad) in [
+            (table.loss_gradient(coef), dense.loss_gradient(coef))]:
+        assert value == pytest.approx(float(expected_value), rel=1e-12)
+        np.testing.assert_allclose(grad, expected_grad, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(table.hessian(coef), dense.hessian(coef), rtol=1e-9, atol=1e-13)
+    v = coef[0]
+    np.testing.assert_allclose(table.gram_matvec(v), dense.gram_matvec(v), rtol=1e-10, atol=1e-13)
+
+
+@pytest.mark.parametrize("solver", ["lbfgs", "newton-cholesky"])
+def test_fit_on_the_table_equals_the_fit_on_the_one_hot_matrix_with_weights(solver):
+    frame, y, y3, weight = make_table()
+    for labels in (y, y3):
+        table = LogisticRegression(missing="impute", solver=solver, tol=1e-10, max_iter=500).fit(
+            frame, labels, sample_weight=weight)
+        dense = one_hot(table.encoding_, frame)
+        expected = LogisticRegression(solver=solver, tol=1e-10, max_iter=500).fit(
+            dense, labels, sample_weight=weight)
+        np.testing.assert_allclose(table.coef_, expected.coef_, atol=1e-6)
+        np.testing.assert_allclose(table.intercept_, expected.intercept_, atol=1e-6)
+        np.testing.assert_allclose(table.predict_proba(frame), expected.predict_proba(dense),
+                                   atol=1e-9)
+        assert table.n_features_in_ == 4 and list(table.feature_names_in_) == list(frame.columns)
+
+
+def sklearn_pipeline(numeric, categorical, C=1.0):
+    """scikit-learn's form of the same objective: only numeric columns are standardized.
+
+    noloop standardizes (in the CLI) the imputed numeric columns only; its
+    missing indicators and levels stay 0/1 — so the matching pipeline puts
+    ``MissingIndicator`` beside, not before, the ``StandardScaler``, which is
+    ``SimpleImputer(add_indicator=True)`` with the indicators left unscaled.
+    """
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import MissingIndicator, SimpleImputer
+    from sklearn.linear_model import LogisticRegression as SkLogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    columns = ColumnTransformer([
+        ("num", make_pipeline(SimpleImputer(), StandardScaler()), numeric),
+        ("ind", MissingIndicator(), numeric),
+        ("cat", OneHotEncoder(handle_unknown="ignore"), categorical),
+    ])
+    return make_pipeline(columns, SkLogisticRegression(C=C, tol=1e-12, max_iter=10_000))
+
+
+@pytest.fixture(scope="module")
+def penguin_fits(penguins):
+    from noloop.table_columns import standardized_numeric
+
+    X, y = penguins.drop(columns=["species"]), penguins["species"].to_numpy()
+    categorical = ["island", "sex"]
+    numeric = [c for c in X.columns if c not in categorical]
+    pipeline = sklearn_pipeline(numeric, categorical).fit(X, y)
+    scaled, _, _ = standardized_numeric(X, categorical)
+    model = LogisticRegression(missing="impute", tol=1e-10, max_iter=1000).fit(scaled, y)
+    return SimpleNamespace(X=X, y=y, scaled=scaled, pipeline=pipeline, model=model)
+
+
+def test_penguins_coefficients_equal_scikit_learns_pipeline(penguin_fits):
+    fitted = penguin_fits.pipeline[-1]
+    np.testing.assert_allclose(penguin_fits.model.coef_, fitted.coef_, atol=1e-6)
+    np.testing.assert_allclose(penguin_fits.model.intercept_, fitted.intercept_, atol=1e-6)
+    names = list(penguin_fits.model.feature_names_out_)
+    assert "island[Torgersen]" in names and "sex[<missing>]" in names
+
+
+def test_unseen_levels_and_empty_cells_at_predict(penguin_fits):
+    model, X = penguin_fits.model, penguin_fits.scaled.iloc[:4].copy()
+    base = model.decision_function(X)
+    changed = X.copy()
+    changed.loc[changed.index[0], "island"] = "Atlantis"
+    with pytest.warns(UserWarning, match=r"column 'island': 1 row\(s\) hold level\(s\) not seen "
+                                         r"in fit \('Atlantis'\)"):
+        scores = model.decision_function(changed)
+    column = list(model.feature_names_out_).index(f"island[{X['island'].iloc[0]}]")
+    np.testing.assert_allclose(scores[0], base[0] - model.coef_[:, column], rtol=1e-12)
+    np.testing.assert_allclose(scores[1:], base[1:])
+    strict = LogisticRegression(missing="impute", handle_unknown="error").fit(
+        penguin_fits.scaled, penguin_fits.y)
+    with pytest.raises(ValueError, match=r"column 'island' holds level\(s\) not seen in fit: "
+                                         r"'Atlantis'"):
+        strict.predict(changed)
+    # an empty numeric cell takes the training mean (0 after standardizing), with its indicator
+    empty = X.copy()
+    empty.loc[empty.index[1], "bill_depth_mm"] = np.nan
+    filled = X.copy()
+    filled.loc[filled.index[1], "bill_depth_mm"] = model.encoding_.impute[1]
+    indicator = list(model.feature_names_out_).index("bill_depth_mm[missing]")
+    np.testing.assert_allclose(model.decision_function(empty)[1],
+                               model.decision_function(filled)[1] + model.coef_[:, indicator])
+
+
+def test_model_file_keeps_the_encoding_and_predicts_byte_for_byte(penguin_fits, tmp_path):
+    path = tmp_path / "penguins.safetensors"
+    save_model(penguin_fits.model, path)
+    loaded = load_model(path)
+    X = penguin_fits.scaled
+    assert loaded.predict_proba(X).tobytes() == penguin_fits.model.predict_proba(X).tobytes()
+    assert list(loaded.feature_names_out_) == list(penguin_fits.model.feature_names_out_)
+    assert loaded.missing == "impute"
+    text = path.read_bytes()
+    assert b"pickle" not in text and b"island" in text
+    corrupt = tmp_path / "corrupt.safetensors"
+    # the encoding's policy, replaced by a word of the same length (the header keeps its size)
+    corrupt.write_bytes(text.replace(b'\\"missing\\": \\"impute\\", \\"missing_counts',
+                                     b'\\"missing\\": \\"impugn\\", \\"missing_counts'))
+    with pytest.raises(DataError, match=r"corrupt noloop model file .*`missing` must be"):
+        load_model(corrupt)
+
+
+def test_missing_error_refuses_empty_cells_and_bad_parameters():
+    frame, y, *_ = make_table()
+    with pytest.raises(ValueError, match=r"column 'b' has 15 missing cell"):
+        LogisticRegression().fit(frame, y)
+    with pytest.raises(ValueError, match=r"`missing` must be 'error' or 'impute'; got 'drop'"):
+        LogisticRegression(missing="drop").fit(frame, y)
+    complete = frame.drop(columns=["b"]).assign(color=frame["color"].fillna("red"))
+    model = LogisticRegression().fit(complete, y)  # text columns, no empty cell: missing="error"
+    with pytest.raises(ValueError, match=r"column 'a' has 1 missing cell\(s\) and the model was "
+                                         r"fitted with missing='error'"):
+        model.predict(complete.assign(a=np.where(np.arange(len(frame)) == 3, np.nan, 1.0)))
+
+
+# ------------------------------------------------------------------ the command line
+
+
+@pytest.fixture
+def noloop(capsys):
+    def run(*args):
+        status = main([str(arg) for arg in args])
+        out, err = capsys.readouterr()
+        return SimpleNamespace(returncode=status, stdout=out, stderr=err)
+
+    return run
+
+
+def one_error_line(result):
+    assert result.returncode == 2, result.stdout
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def penguin_csv(tmp_path_factory, penguins):
+    path = tmp_path_factory.mktemp("penguins") / "penguins.csv"
+    penguins.to_csv(path, index=False)
+    return path
+
+
+def test_cli_trains_predicts_and_evaluates_penguins_like_the_pipeline(noloop, tmp_path,
+                                                                       penguin_csv, penguin_fits):
+    model = tmp_path / "p.safetensors"
+    result = noloop("train", penguin_csv, "--target", "species", "--model", model,
+                    "--tol", "1e-10")
+    assert result.returncode == 0, result.stderr
+    assert "categorical: island, sex" in result.stdout
+    assert ("imputed 19 empty cell(s): bill_length_mm 2 (mean), bill_depth_mm 2 (mean), "
+            "flipper_length_mm 2 (mean), body_mass_g 2 (mean), sex 11 (own level)") in result.stdout
+    fitted = load_model(model)
+    # the CLI folds its standardization into the raw columns: same logits as the pipeline
+    np.testing.assert_allclose(fitted.decision_function(penguin_fits.X),
+                               penguin_fits.pipeline.decision_function(penguin_fits.X), atol=1e-6)
+    # a predict file with an unseen level and an empty cell
+    frame = pd.read_csv(penguin_csv)
+    frame.loc[0, "island"] = "Atlantis"
+    frame.loc[1, "bill_length_mm"] = np.nan
+    frame.loc[2, "sex"] = np.nan
+    rows = tmp_path / "new.csv"
+    frame.to_csv(rows, index=False)
+    out = tmp_path / "out.csv"
+    result = noloop("predict", model, rows, "--output", out, "--proba")
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"warning: column 'island': 1 row\(s\) hold level\(s\) not seen in fit "
+                     r"\('Atlantis'\)", result.stderr)
+    predictions = pd.read_csv(out)
+    assert len(predictions) == len(frame) and set(predictions["prediction"]) <= set(fitted.classes_)
+    result = noloop("evaluate", model, rows, "--target", "species")
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"accuracy  0\.9[0-9]+", result.stdout)
+
+
+def test_cli_drop_features_and_missing_policies(noloop, tmp_path, penguin_csv):
+    model = tmp_path / "p.safetensors"
+    result = noloop("train", penguin_csv, "--target", "species", "--model", model,
+                    "--missing", "drop", "--drop", "year,island")
+    assert result.returncode == 0, result.stderr
+    assert "dropped 11 row(s) with empty cells" in result.stdout
+    assert list(load_model(model).feature_names_in_) == [
+        "bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g", "sex"]
+    before = hashlib.sha256(model.read_bytes()).hexdigest()
+    line = one_error_line(noloop("train", penguin_csv, "--target", "species", "--model", model,
+                                 "--missing", "error"))
+    assert re.search(r"penguins.csv: column 'bill_length_mm', line 5: an empty or NaN cell "
+                     r"\(2 in this column\); use --missing impute", line)
+    line = one_error_line(noloop("train", penguin_csv, "--target", "species", "--model", model,
+                                 "--features", "island,nope"))
+    assert "no column(s) 'nope'" in line
+    result = noloop("train", penguin_csv, "--target", "species", "--model", model,
+                    "--features", "island,bill_length_mm")
+    assert result.returncode == 0 and list(load_model(model).feature_names_in_) == [
+        "island", "bill_length_mm"]
+    assert before != hashlib.sha256(model.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("case, message", [
+    ("identifier", r"column 'name' looks like an identifier \(text, all 344 values distinct\), "
+                   r"not a feature; leave it out with --drop name"),
+    ("all empty", r"column 'empty' is empty in every row; leave it out with --drop empty"),
+    ("empty label", r"column 'species', line 3: the label is empty"),
+])
+def test_cli_bad_tables_fail_in_one_line_and_keep_the_model(noloop, tmp_path, penguins, case,
+                                                            message):
+    frame = penguins.copy()
+    if case == "identifier":
+        frame["name"] = [f"penguin {i}" for i in range(len(frame))]
+    elif case == "all empty":
+        frame["empty"] = np.nan
+    else:
+        frame.loc[1, "species"] = np.nan
+    data = tmp_path / "bad.csv"
+    frame.to_csv(data, index=False)
+    model = tmp_path / "keep.safetensors"
+    model.write_bytes(b"an earlier model")
+    line = one_error_line(noloop("train", data, "--target", "species", "--model", model))
+    assert re.search(message, line), line
+    assert model.read_bytes() == b"an earlier model"
+
+
+# ------------------------------------------------------------------ Dask
+
+
+def test_dask_dataframe_from_partitioned_parquet_fits_like_pandas(tmp_path, dask_client):
+    import dask.dataframe as dd
+
+    frame, y, y3, weight = make_table(n=240)
+    folder = tmp_path / "table"
+    folder.mkdir()
+    whole = frame.assign(label=y3, weight=weight)
+    for index, rows in enumerate(np.array_split(np.arange(len(whole)), 3)):
+        whole.iloc[rows].to_parquet(folder / f"part.{index}.parquet", index=False)
+    table = dd.read_parquet(str(folder))
+    assert table.npartitions == 3
+    X, labels, weights = table.drop(columns=["label", "weight"]), table["label"], table["weight"]
+    on_dask = LogisticRegression(missing="impute", tol=1e-10, max_iter=500).fit(
+        X, labels, sample_weight=weights)
+    in_memory = LogisticRegression(missing="impute", tol=1e-10, max_iter=500).fit(
+        frame, y3, sample_weight=weight)
+    assert list(on_dask.feature_names_out_) == list(in_memory.feature_names_out_)
+    np.testing.assert_allclose(on_dask.coef_, in_memory.coef_, atol=1e-6)
+    np.testing.assert_allclose(on_dask.intercept_, in_memory.intercept_, atol=1e-6)
+    proba = on_dask.predict_proba(X)
+    assert hasattr(proba, "compute")  # lazy, one task per partition
+    np.testing.assert_allclose(proba.compute(), in_memory.predict_proba(frame), atol=1e-6)
+
+
+def test_coefficient_table_names_levels(penguin_fits):
+    import warnings as _warnings
+
+    with _warnings.catch_warnings():
+        _warnings.simplefilter("ignore", UserWarning)  # penalized: p-values not classical
+        table = penguin_fits.model.coef_table(penguin_fits.scaled, penguin_fits.y)
+    assert ("Gentoo", "island[Torgersen]") in table.index
