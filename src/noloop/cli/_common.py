@@ -37,6 +37,7 @@ __all__ = [
     "say",
     "metrics_line",
     "Progress",
+    "ReadProgress",
     "warnings_as_lines",
     "add_format_option",
     "add_dask_options",
@@ -315,6 +316,48 @@ class Progress:
         self.bar.update(self.task, completed=iteration, cost=cost, rate=rate)
 
     def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+class ReadProgress:
+    """A context whose instance, called with the bytes read so far, shows a bar by bytes.
+
+    The bar (rich) appears once a read has taken about a second, only on a
+    terminal and without --quiet; it goes away when the read ends.
+    """
+
+    def __init__(self, args: argparse.Namespace, path: Any, total: int | None = None) -> None:
+        self.enabled = not getattr(args, "quiet", False) and sys.stdout.isatty()
+        self.path = str(path)
+        self.total = total
+        self.start = time.perf_counter()
+        self.bar: Any = None
+        self.task: Any = None
+
+    def __enter__(self) -> "ReadProgress":
+        return self
+
+    def __call__(self, done: int) -> None:
+        if not self.enabled:
+            return
+        if self.bar is None:
+            if time.perf_counter() - self.start < 1.0:
+                return
+            from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn,
+                                       TimeRemainingColumn, TransferSpeedColumn)
+
+            if self.total is None:
+                with contextlib.suppress(OSError):
+                    self.total = os.path.getsize(self.path)
+            self.bar = Progress(TextColumn(f"reading {os.path.basename(self.path)}"), BarColumn(),
+                                DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn(),
+                                transient=True)
+            self.bar.start()
+            self.task = self.bar.add_task("read", total=self.total)
+        self.bar.update(self.task, completed=done)
+
+    def __exit__(self, *exc: object) -> None:
         if self.bar is not None:
             self.bar.stop()
 

@@ -79,38 +79,71 @@ def run(args: argparse.Namespace) -> int:
     """
     import numpy as np
 
-    from noloop.tables import read_table, split_features, table_format
+    from noloop.tables import DataError, read_table, split_features, table_format
 
     _check_options(args)
     if use_dask(args):
         return _train_dask(args)
     fmt = table_format(args.data, args.format)
-    frame = read_table(args.data, fmt)
-    X, y, features = split_features(frame, args.target, str(args.data), fmt)
-    X_train, y_train, X_test, y_test = X, y, None, None
+    fast = read_training_csv(args) if fmt == "csv" else None
+    if fast is not None:  # labels encoded once, as codes into the sorted classes
+        X, features, codes, classes = fast.X, fast.features, fast.codes, fast.classes
+        del fast
+    else:  # the careful reader: every message names the file, the line and the column
+        frame = read_table(args.data, fmt)
+        X, y, features = split_features(frame, args.target, str(args.data), fmt)
+        del frame
+        classes, codes = np.unique(y, return_inverse=True)
+        del y
+    if classes.size < 2:
+        raise DataError(f"{args.data}: column {args.target!r} holds a single class "
+                         f"({classes.tolist()[0]!r}); a classifier needs at least two")
+    X_train, codes_train, X_test, codes_test = X, codes, None, None
     if args.test_size:
         from sklearn.model_selection import train_test_split
 
-        _, counts = np.unique(y, return_counts=True)
-        stratify = y if counts.min() >= 2 else None
-        X_train, X_test, y_train, y_test = train_test_split(
-            X, y, test_size=args.test_size, random_state=args.seed, stratify=stratify
+        counts = np.bincount(codes, minlength=classes.size)
+        stratify = codes if counts.min() >= 2 else None
+        X_train, X_test, codes_train, codes_test = train_test_split(
+            X, codes, test_size=args.test_size, random_state=args.seed, stratify=stratify
         )
-        if np.unique(y_train).size < 2:
+        del X
+        if np.count_nonzero(np.bincount(codes_train, minlength=classes.size)) < 2:
             raise UsageError(f"--test-size {args.test_size} leaves a single class to train on")
     import pandas as pd
 
-    from noloop.metrics import classification_metrics
-
-    X_train = pd.DataFrame(X_train, columns=features)
+    X_train = pd.DataFrame(X_train, columns=features, copy=False)
+    y_train = classes[codes_train]
     say(args, f"training on {len(y_train):,} rows × {len(features)} features from {args.data} "
-              f"({np.unique(y_train).size} classes, solver {args.solver})")
+              f"({np.count_nonzero(np.bincount(codes_train))} classes, solver {args.solver})")
     fits, model = _fit_each_rate(args, X_train, y_train)
-    metrics = {"train": classification_metrics(model, X_train, y_train)}
+    del y_train
+    metrics = {"train": _metrics(model, X_train, codes_train, classes)}
     if X_test is not None:
-        metrics["test"] = classification_metrics(model, pd.DataFrame(X_test, columns=features),
-                                                 y_test)
+        metrics["test"] = _metrics(model, pd.DataFrame(X_test, columns=features, copy=False),
+                                   codes_test, classes)
     return _report_and_save(args, model, fits, metrics)
+
+
+def _metrics(model: Any, X: Any, codes: Any, classes: Any) -> dict[str, Any]:
+    """The split's metrics from the label codes (by values where the model lacks a class)."""
+    import numpy as np
+
+    from noloop.metrics import classification_metrics, metrics_from_codes
+
+    if np.array_equal(model.classes_, classes):
+        return metrics_from_codes(model.predict_proba(X), codes, classes)
+    return classification_metrics(model, X, classes[codes])
+
+
+def read_training_csv(args: argparse.Namespace) -> Any:
+    """The fast read of a clean numeric CSV (None when the careful reader must look), with
+    a progress bar by bytes once the read takes more than a second."""
+    from noloop._fast_csv import read_numeric_csv
+    from noloop.cli._common import ReadProgress
+
+    with ReadProgress(args, args.data) as progress:
+        return read_numeric_csv(args.data, target=args.target, on_bytes=progress)
 
 
 def _check_options(args: argparse.Namespace) -> None:
