@@ -43,6 +43,7 @@ __all__ = [
     "add_dask_options",
     "add_chatter",
     "use_dask",
+    "dask_kind",
     "dask_client",
     "model_features",
     "read_model_rows",
@@ -393,7 +394,7 @@ def add_format_option(command: argparse.ArgumentParser) -> None:
 def add_dask_options(command: argparse.ArgumentParser) -> None:
     """``--scheduler`` and ``--dask-above``."""
     command.add_argument("--scheduler", metavar="ADDRESS",
-                         help="train on Dask: tcp://HOST:8786 for a running cluster, or "
+                         help="run on Dask: tcp://HOST:8786 for a running cluster, or "
                               "local[:N] for N worker processes on this machine")
     command.add_argument("--dask-above", type=non_negative_number, default=None, metavar="BYTES",
                          help="read DATA with Dask when it is larger than this "
@@ -434,7 +435,11 @@ def use_dask(args: argparse.Namespace) -> bool:
     """Dask for a --scheduler, a folder or glob of files, or a file too big for memory."""
     from noloop.tables import dataset_bytes, is_dataset_path
 
-    if args.scheduler or is_dataset_path(args.data):
+    if args.scheduler:
+        say(args, f"reading {args.data} with Dask: --scheduler {args.scheduler} was given")
+        return True
+    if is_dataset_path(args.data):
+        say(args, f"reading {args.data} with Dask: it names several files (a folder or a glob)")
         return True
     size = dataset_bytes(args.data)
     threshold = args.dask_above if args.dask_above is not None else _free_memory_bytes() / 4
@@ -444,6 +449,18 @@ def use_dask(args: argparse.Namespace) -> bool:
                   + ": reading it with Dask")
         return True
     return False
+
+
+def dask_kind(args: argparse.Namespace) -> str:
+    """The format of a Dask dataset: "csv" or "parquet" (a folder is Parquet parts)."""
+    from pathlib import Path
+
+    from noloop.tables import table_format
+
+    text = str(args.data)
+    if Path(text).is_dir():
+        return args.format or "parquet"
+    return table_format(text.rstrip("/"), args.format)
 
 
 @contextlib.contextmanager

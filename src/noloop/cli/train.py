@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from noloop.cli._common import (Progress, UsageError, add_chatter, add_dask_options,
-                                add_format_option, check_paths, dask_client, in_option_words,
+                                add_format_option, check_paths, dask_client, dask_kind,
+                                in_option_words,
                                 metrics_line, non_negative_int, non_negative_number,
                                 option_type, positive_int, positive_number, say, use_dask,
                                 warnings_as_lines)
@@ -159,6 +160,7 @@ def _check_options(args: argparse.Namespace) -> None:
 
 
 def _train_dask(args: argparse.Namespace) -> int:
+    from noloop._dask_tables import parse_once
     from noloop.metrics import classification_metrics
     from noloop.tables import DataError, dask_features, in_test_split, read_dask_table
 
@@ -170,6 +172,9 @@ def _train_dask(args: argparse.Namespace) -> int:
             raise DataError(f"{args.data}: no column named {args.target!r} (the --target); "
                             f"columns are {', '.join(map(repr, map(str, frame.columns)))}")
         features = [str(column) for column in frame.columns if column != args.target]
+        # parsed once: the checks, the fit and the metrics read the kept partitions
+        frame, persisted = parse_once(frame, [*features, args.target], str(args.data),
+                                      dask_kind(args))
         parts = {"train": frame}
         if args.test_size:
             in_test = frame.map_partitions(in_test_split, args.test_size, args.seed, features,
@@ -179,7 +184,9 @@ def _train_dask(args: argparse.Namespace) -> int:
                 for name, part in parts.items()}
         X_train, y_train = data["train"]
         say(args, f"training on {args.data} with Dask ({where}), {len(features)} features, "
-                  f"solver {args.solver}")
+                  f"solver {args.solver}; "
+                  + ("parsed once and kept in memory" if persisted else
+                     "read again at every pass (larger than half the cluster's memory)"))
         fits, model = _fit_each_rate(args, X_train, y_train)
         metrics = {name: classification_metrics(model, X, y) for name, (X, y) in data.items()}
     return _report_and_save(args, model, fits, metrics)
