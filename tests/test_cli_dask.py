@@ -125,3 +125,19 @@ def test_auc_from_histograms_is_exact_when_no_two_scores_share_a_bin():
                                                              abs=1e-15)
     # all in one bin: every pair a tie
     assert auc_from_histograms(np.array([5]), np.array([3])) == 0.5
+
+
+def test_a_large_npy_file_is_memory_mapped_on_dask_not_refused(tmp_path, capsys):
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(600, 3))
+    np.savez(tmp_path / "train.npz", X=X, y=(X[:, 0] > 0).astype(int))
+    np.save(tmp_path / "big.npy", X)
+    model = str(tmp_path / "m.safetensors")
+    assert main(["train", str(tmp_path / "train.npz"), "--target", "y", "--model", model,
+                 "--quiet"]) == 0
+    assert main(["predict", model, str(tmp_path / "big.npy"), "--output",
+                 str(tmp_path / "memory.csv")]) == 0
+    assert main(["predict", model, str(tmp_path / "big.npy"), "--output",
+                 str(tmp_path / "dask.csv"), "--dask-above", "0"]) == 0
+    assert "reading it with Dask" in capsys.readouterr().out
+    assert (tmp_path / "dask.csv").read_bytes() == (tmp_path / "memory.csv").read_bytes()
