@@ -476,20 +476,37 @@ def test_debug_after_the_command(noloop, tmp_path):
         main(["predict", str(tmp_path / "nope"), "x.csv", "--output", "-", "--debug"])
 
 
+def _wait_for_sigint_handler(pid, seconds=60.0):
+    """Until process ``pid`` catches SIGINT (bit 2 of SigCgt in /proc/PID/status)."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            fields = dict(line.split(":", 1) for line in status if ":" in line)
+        if int(fields["SigCgt"].strip(), 16) & (1 << (2 - 1)):
+            return
+        time.sleep(0.005)
+    raise AssertionError(f"process {pid} never installed a SIGINT handler")
+
+
 @pytest.mark.parametrize("moment", ["start-up", "training"])
 def test_ctrl_c_is_one_line_and_status_130(tmp_path, good_model, moment):
     import os
     import signal
-    import time
 
     before = digest(good_model)
     process = subprocess.Popen(
         [sys.executable, "-m", "noloop.cli", "train", str(tmp_path / "good.csv"), "--target",
          "label", "--model", str(good_model), "--solver", "gd", "--tol", "0",
          "--max-iter", "100000000"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ),
+        # Ctrl-C ignored until noloop's main() installs its handler: a signal sent while the
+        # interpreter itself starts (site, typing: over 0.5 s on a loaded machine) would hit
+        # no code of noloop's, and made this test flaky when it slept a fixed 0.5 s
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     if moment == "start-up":
-        time.sleep(0.5)  # the interpreter is up; noloop is importing its modules
+        _wait_for_sigint_handler(process.pid)  # main() runs; noloop imports its modules now
     else:
         assert process.stdout.readline().startswith("training on")
     process.send_signal(signal.SIGINT)

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["classification_metrics", "match_classes"]
+__all__ = ["classification_metrics", "metrics_from_codes", "match_classes"]
 
 
 def classification_metrics(model: Any, X: Any, y: Any) -> dict[str, Any]:
@@ -39,9 +39,6 @@ def classification_metrics(model: Any, X: Any, y: Any) -> dict[str, Any]:
 
     if is_dask(X) or is_dask(y):
         return _dask_metrics(model, X, y)
-    from sklearn.metrics import (accuracy_score, confusion_matrix, log_loss,
-                                 precision_recall_fscore_support, roc_auc_score)
-
     classes = np.asarray(model.classes_)
     y = np.asarray(y)
     indices = match_classes(y, classes)
@@ -51,26 +48,56 @@ def classification_metrics(model: Any, X: Any, y: Any) -> dict[str, Any]:
             f"labels {', '.join(map(repr, unknown[:5]))} are not among the model's classes "
             f"{', '.join(map(repr, classes.tolist()))}"
         )
-    y = classes[indices]  # the model's own values, so that 1.0 and 1 (or 1 and '1') agree below
     # scikit-learn's finite check sums X: ±1e308 columns overflow there (inf - inf), harmlessly
     with np.errstate(over="ignore", invalid="ignore"):
         proba = model.predict_proba(X)
-    predicted = classes[np.argmax(proba, axis=1)]
+    return metrics_from_codes(proba, indices, classes)
+
+
+def metrics_from_codes(proba: Any, codes: Any, classes: Any) -> dict[str, Any]:
+    """The metrics of :func:`classification_metrics` from probabilities and label codes.
+
+    Labels enter as their positions in ``classes`` (integers), so no metric
+    sorts or compares the label values themselves (text labels are encoded
+    once, where they are read).
+
+    Parameters
+    ----------
+    proba : ndarray of shape (n_samples, n_classes)
+        Predicted probabilities, columns in the order of ``classes``.
+    codes : ndarray of shape (n_samples,), int
+        Each true label's position in ``classes``.
+    classes : array-like of shape (n_classes,)
+        The model's ``classes_`` (they name the per-class rows).
+
+    Returns
+    -------
+    metrics : dict
+        As :func:`classification_metrics` returns in memory.
+    """
+    from sklearn.metrics import (accuracy_score, confusion_matrix, log_loss,
+                                 precision_recall_fscore_support, roc_auc_score)
+
+    classes = np.asarray(classes)
+    codes = np.asarray(codes, dtype=np.int64)
+    positions = np.arange(classes.size)
+    predicted = np.argmax(proba, axis=1)
     precision, recall, _, support = precision_recall_fscore_support(
-        y, predicted, labels=classes, zero_division=0
+        codes, predicted, labels=positions, zero_division=0
     )
+    counts = np.bincount(codes, minlength=classes.size)
     metrics: dict[str, Any] = {
-        "n_rows": int(len(y)),
-        "accuracy": float(accuracy_score(y, predicted)),
-        "log_loss": float(log_loss(y, proba, labels=classes)),
+        "n_rows": int(len(codes)),
+        "accuracy": float(accuracy_score(codes, predicted)),
+        "log_loss": float(log_loss(codes, proba, labels=positions)),
         "per_class": {
             str(label): {"precision": float(p), "recall": float(r), "support": int(s)}
             for label, p, r, s in zip(classes, precision, recall, support)
         },
-        "confusion_matrix": confusion_matrix(y, predicted, labels=classes).tolist(),
+        "confusion_matrix": confusion_matrix(codes, predicted, labels=positions).tolist(),
     }
-    if classes.size == 2 and np.unique(y).size == 2:
-        metrics["roc_auc"] = float(roc_auc_score(y == classes[1], proba[:, 1]))
+    if classes.size == 2 and np.count_nonzero(counts) == 2:
+        metrics["roc_auc"] = float(roc_auc_score(codes == 1, proba[:, 1]))
     return metrics
 
 

@@ -37,7 +37,7 @@ import stat
 import struct
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, Iterator
 
 import numpy as np
 
@@ -48,6 +48,7 @@ __all__ = [
     "MODEL_FORMAT_VERSION",
     "STALE_TEMPORARY_AGE_S",
     "atomic_write_bytes",
+    "atomic_writer",
     "save_model",
     "load_model",
     "read_model_metrics",
@@ -194,6 +195,49 @@ def atomic_write_bytes(path: str | os.PathLike, payload: bytes) -> None:
         with os.fdopen(descriptor, "wb") as handle:
             _keep_mode(handle.fileno(), target)
             handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, target)
+    except BaseException as error:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        if isinstance(error, OSError):
+            raise _named(error, path) from None
+        raise
+
+
+@contextlib.contextmanager
+def atomic_writer(path: str | os.PathLike) -> Iterator[BinaryIO]:
+    """A binary file to write ``path`` piece by piece, replacing it only once all is written.
+
+    As :func:`atomic_write_bytes` (same temporary file, mode, link and error
+    rules), for content too large to hold as one ``bytes``: the pieces go to
+    the temporary file as they come; when the ``with`` block ends normally it
+    is flushed to disk and renamed over ``path``; when it raises, the
+    temporary file is removed and ``path`` is untouched.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file to create or replace.
+
+    Yields
+    ------
+    handle : binary file
+    """
+    path = Path(path)
+    target = _write_target(path)
+    if not target.parent.is_dir():
+        raise DataError(f"{path}: the directory {target.parent} does not exist")
+    _remove_stale_temporaries(target)
+    try:
+        descriptor, temporary = _create_temporary(target)
+    except OSError as error:
+        raise _named(error, path) from None
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            _keep_mode(handle.fileno(), target)
+            yield handle
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, target)

@@ -676,7 +676,36 @@ def read_dask_table(path: str | os.PathLike, fmt: str | None = None) -> Any:
     except (OSError, ValueError) as error:
         raise DataError(f"{text}: cannot be read as {kind} ({' '.join(str(error).split())})") \
             from None
-    raise DataError(f"{text}: Dask reads CSV or Parquet datasets; got format {kind!r}")
+    if kind == "npy":
+        return _dask_npy(text)
+    raise DataError(f"{text}: Dask reads CSV, Parquet or .npy datasets; got format {kind!r}")
+
+
+# rows of a memory-mapped .npy file per Dask partition (about 64 MiB of float64 at 30 columns)
+_NPY_PARTITION_BYTES = 64 * 2**20
+
+
+def _npy_rows(path: str, start: int, stop: int) -> pd.DataFrame:
+    """Rows ``start:stop`` of a memory-mapped ``.npy`` file, columns named "0", "1", ..."""
+    array = np.load(path, mmap_mode="r", allow_pickle=False)
+    return _numbered_columns(np.array(array[start:stop]))
+
+
+def _dask_npy(path: str) -> Any:
+    """A 2-D ``.npy`` file as a dask DataFrame whose partitions memory-map their rows."""
+    import dask.dataframe as dd
+
+    try:
+        array = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError, EOFError) as error:
+        raise DataError(f"{path}: is not a readable NumPy file ({error})") from None
+    if array.ndim != 2:
+        raise DataError(f"{path}: expected a 2-D array (rows × columns); got shape {array.shape}")
+    rows = max(1, _NPY_PARTITION_BYTES // max(1, array.shape[1] * array.itemsize))
+    starts = list(range(0, array.shape[0], rows)) or [0]
+    meta = _numbered_columns(np.empty((0, array.shape[1]), dtype=array.dtype))
+    return dd.from_map(_npy_rows, [path] * len(starts), starts,
+                       [min(start + rows, array.shape[0]) for start in starts], meta=meta)
 
 
 def dask_features(frame: Any, columns: list[str], path: str, target: str | None = None) -> Any:

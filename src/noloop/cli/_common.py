@@ -37,11 +37,13 @@ __all__ = [
     "say",
     "metrics_line",
     "Progress",
+    "ReadProgress",
     "warnings_as_lines",
     "add_format_option",
     "add_dask_options",
     "add_chatter",
     "use_dask",
+    "dask_kind",
     "dask_client",
     "model_features",
     "read_model_rows",
@@ -320,6 +322,48 @@ class Progress:
             self.bar.stop()
 
 
+class ReadProgress:
+    """A context whose instance, called with the bytes read so far, shows a bar by bytes.
+
+    The bar (rich) appears once a read has taken about a second, only on a
+    terminal and without --quiet; it goes away when the read ends.
+    """
+
+    def __init__(self, args: argparse.Namespace, path: Any, total: int | None = None) -> None:
+        self.enabled = not getattr(args, "quiet", False) and sys.stdout.isatty()
+        self.path = str(path)
+        self.total = total
+        self.start = time.perf_counter()
+        self.bar: Any = None
+        self.task: Any = None
+
+    def __enter__(self) -> "ReadProgress":
+        return self
+
+    def __call__(self, done: int) -> None:
+        if not self.enabled:
+            return
+        if self.bar is None:
+            if time.perf_counter() - self.start < 1.0:
+                return
+            from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn,
+                                       TimeRemainingColumn, TransferSpeedColumn)
+
+            if self.total is None:
+                with contextlib.suppress(OSError):
+                    self.total = os.path.getsize(self.path)
+            self.bar = Progress(TextColumn(f"reading {os.path.basename(self.path)}"), BarColumn(),
+                                DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn(),
+                                transient=True)
+            self.bar.start()
+            self.task = self.bar.add_task("read", total=self.total)
+        self.bar.update(self.task, completed=done)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
 @contextlib.contextmanager
 def warnings_as_lines(*also: type[Warning]) -> Iterator[None]:
     """Show library warnings (ConvergenceWarning, and ``also``) as one ``warning:`` line each."""
@@ -352,7 +396,7 @@ def add_format_option(command: argparse.ArgumentParser) -> None:
 def add_dask_options(command: argparse.ArgumentParser) -> None:
     """``--scheduler`` and ``--dask-above``."""
     command.add_argument("--scheduler", metavar="ADDRESS",
-                         help="train on Dask: tcp://HOST:8786 for a running cluster, or "
+                         help="run on Dask: tcp://HOST:8786 for a running cluster, or "
                               "local[:N] for N worker processes on this machine")
     command.add_argument("--dask-above", type=non_negative_number, default=None, metavar="BYTES",
                          help="read DATA with Dask when it is larger than this "
@@ -393,7 +437,11 @@ def use_dask(args: argparse.Namespace) -> bool:
     """Dask for a --scheduler, a folder or glob of files, or a file too big for memory."""
     from noloop.tables import dataset_bytes, is_dataset_path
 
-    if args.scheduler or is_dataset_path(args.data):
+    if args.scheduler:
+        say(args, f"reading {args.data} with Dask: --scheduler {args.scheduler} was given")
+        return True
+    if is_dataset_path(args.data):
+        say(args, f"reading {args.data} with Dask: it names several files (a folder or a glob)")
         return True
     size = dataset_bytes(args.data)
     threshold = args.dask_above if args.dask_above is not None else _free_memory_bytes() / 4
@@ -403,6 +451,18 @@ def use_dask(args: argparse.Namespace) -> bool:
                   + ": reading it with Dask")
         return True
     return False
+
+
+def dask_kind(args: argparse.Namespace) -> str:
+    """The format of a Dask dataset: "csv" or "parquet" (a folder is Parquet parts)."""
+    from pathlib import Path
+
+    from noloop.tables import table_format
+
+    text = str(args.data)
+    if Path(text).is_dir():
+        return args.format or "parquet"
+    return table_format(text.rstrip("/"), args.format)
 
 
 @contextlib.contextmanager

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from noloop.cli._common import (add_format_option, metrics_line, read_model_rows,
+from noloop.cli._common import (add_dask_options, add_format_option, dask_client, dask_kind,
+                                metrics_line, model_features, read_model_rows, use_dask,
                                 warnings_as_lines)
 from noloop.sparse_files import add_sparse_options
 
@@ -21,6 +22,7 @@ def add_parser(commands: Any) -> None:
     add_format_option(evaluate)
     add_sparse_options(evaluate)
     evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    add_dask_options(evaluate)
     evaluate.set_defaults(run=run)
 
 
@@ -41,10 +43,13 @@ def run(args: argparse.Namespace) -> int:
     if not sparse and args.target is None:
         raise UsageError("--target is required: name the column holding the labels")
     model, training = load_model(args.model, with_metrics=True)
+    args.quiet = args.json  # the line saying Dask is used must not break the JSON
     if sparse:
         X, y = read_sparse(args.data, n_features=args.n_features or model.n_features_in_,
                            labels=args.labels)
         metrics = classification_metrics(model, X, y)
+    elif use_dask(args):
+        metrics = _evaluate_dask(args, model)
     else:
         frame, X = read_model_rows(args, model)
         y = evaluation_labels(frame, args.target, model.classes_, str(args.data),
@@ -83,3 +88,22 @@ def run(args: argparse.Namespace) -> int:
         for split, values in splits.items():
             print(metrics_line(split, values))
     return 0
+
+
+def _evaluate_dask(args: argparse.Namespace, model: Any) -> dict[str, Any]:
+    """The metrics from per-partition sums on Dask (parsed once when the data fits in memory)."""
+    from noloop._dask_tables import dask_evaluation, parse_once
+    from noloop.tables import DataError, dask_features, read_dask_table
+
+    features = model_features(model)
+    with dask_client(args.scheduler):
+        frame = read_dask_table(args.data, args.format).rename(columns=str)
+        if args.target not in frame.columns:
+            raise DataError(f"{args.data}: no column named {args.target!r} (the --target); "
+                            f"columns are {', '.join(map(repr, map(str, frame.columns)))}")
+        if all(column in frame.columns for column in features):  # else dask_features says which
+            frame, _ = parse_once(frame, [*features, args.target], str(args.data),
+                                  dask_kind(args))
+        X = dask_features(frame, features, str(args.data))
+        return dask_evaluation(model, X.assign(**{args.target: frame[args.target]}), features,
+                               args.target, str(args.data))

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from noloop.cli._common import (UsageError, add_chatter, add_dask_options, add_format_option,
-                                check_paths, dask_client, model_features, read_model_rows, say,
-                                use_dask, warnings_as_lines)
+                                check_paths, dask_client, dask_kind, model_features,
+                                read_model_rows, say, use_dask, warnings_as_lines)
 from noloop.sparse_files import add_sparse_options, is_sparse_file, read_sparse
 
 __all__ = ["add_parser", "run"]
@@ -22,8 +22,9 @@ def add_parser(commands: Any) -> None:
     predict.add_argument("model", help="a model written by noloop train")
     predict.add_argument("data", help="CSV, Parquet, .npy or .npz file")
     predict.add_argument("--output", required=True,
-                         help="where the predictions go: a .csv or .parquet file (a folder "
-                              "of Parquet parts for a Dask dataset), or - for stdout")
+                         help="where the predictions go: a .csv or .parquet file (on Dask too), "
+                              "a folder of Parquet parts (a name without suffix, on Dask), "
+                              "or - for stdout")
     predict.add_argument("--proba", action="store_true", help="add one probability column per class")
     add_format_option(predict)
     add_sparse_options(predict)
@@ -42,9 +43,10 @@ def run(args: argparse.Namespace) -> int:
     from noloop.tables import write_table
 
     on_dask = args.output != "-" and use_dask(args)
+    to_folder = on_dask and _dask_output_kind(args.output) is None
     check_paths({"MODEL": args.model, "DATA": args.data}, {"--output": args.output},
-                folders={"--output"} if on_dask else ())
-    output_format = None if on_dask else _output_format(args.output)
+                folders={"--output"} if to_folder else ())
+    output_format = None if to_folder else _output_format(args.output)
     model = load_model(args.model)
     if on_dask:
         return _predict_dask(args, model)
@@ -107,20 +109,40 @@ def _sparse_prediction_frame(X: Any, model: Any, proba: bool) -> Any:
     return out
 
 
+def _dask_output_kind(path: str) -> str | None:
+    """On Dask: "csv" or "parquet" for one file named so; None for a folder of Parquet parts.
+
+    A name without a suffix, or an existing folder (earlier partitioned
+    predictions), is a folder of parts.
+    """
+    if Path(path).is_dir():
+        return None
+    return _OUTPUT_FORMATS.get(Path(path).suffix.lower())
+
+
 def _predict_dask(args: argparse.Namespace, model: Any) -> int:
     import numpy as np
     import pandas as pd
 
+    from noloop._dask_tables import parse_once, write_dask_file
     from noloop.tables import dask_features, read_dask_table, write_dask_table
 
+    features = model_features(model)
     with dask_client(args.scheduler):
         frame = read_dask_table(args.data, args.format).rename(columns=str)
-        X = dask_features(frame, model_features(model), str(args.data))
+        if all(column in frame.columns for column in features):  # else dask_features says which
+            frame, _ = parse_once(frame, features, str(args.data), dask_kind(args))
+        X = dask_features(frame, features, str(args.data))
         # the output's columns and dtypes, from predicting one row (string labels, for
         # instance, come out as pandas' string dtype, not as the classes' object dtype)
         one_row = pd.DataFrame(np.zeros((1, len(X.columns))), columns=list(X.columns))
         meta = _prediction_frame(one_row, model, args.proba).iloc[:0]
         predictions = X.map_partitions(_prediction_frame, model, args.proba, meta=meta)
+        kind = _dask_output_kind(args.output)
+        if kind is not None:  # one file, partitions in order, as in memory
+            n_rows = write_dask_file(predictions, args.output, kind)
+            say(args, f"{n_rows:,} predictions written to {args.output}")
+            return 0
         write_dask_table(predictions, args.output)
     say(args, f"predictions written to {args.output}/ as partitioned Parquet")
     return 0

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from noloop.cli._common import (Progress, UsageError, add_chatter, add_dask_options,
-                                add_format_option, check_paths, dask_client, in_option_words,
+                                add_format_option, check_paths, dask_client, dask_kind,
+                                in_option_words,
                                 metrics_line, non_negative_int, non_negative_number,
                                 option_type, positive_int, positive_number, say, use_dask,
                                 warnings_as_lines)
@@ -116,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from noloop.table_columns import training_table
-    from noloop.tables import read_table, table_format
+    from noloop.tables import DataError, read_table, table_format
 
     _check_options(args)
     if is_sparse_file(args.data):
@@ -126,38 +127,55 @@ def run(args: argparse.Namespace) -> int:
     if use_dask(args):
         return _train_dask(args)
     fmt = table_format(args.data, args.format)
-    frame = read_table(args.data, fmt)
-    table = training_table(frame, args.target, str(args.data), fmt, missing=args.missing,
-                           drop=args.drop, features=args.features)
-    args.text_columns = table.text_columns if table.is_table else None
-    X, y, features = table.X, table.y, table.features
-    X_train, y_train, X_test, y_test = X, y, None, None
+    fast = (read_training_csv(args) if fmt == "csv" and args.drop is None
+            and args.features is None else None)
+    text_columns: list[str] = []
+    report = None
+    if fast is not None:  # a clean numeric CSV: labels encoded once, as codes into the classes
+        X, features, codes, classes = fast.X, fast.features, fast.codes, fast.classes
+        del fast
+    else:  # the careful reader: text columns, empty cells; messages name file, line, column
+        frame = read_table(args.data, fmt)
+        table = training_table(frame, args.target, str(args.data), fmt, missing=args.missing,
+                               drop=args.drop, features=args.features)
+        del frame
+        text_columns = list(table.text_columns) if table.is_table else []
+        report = table.report(args.missing)
+        X, features = table.X, table.features
+        classes, codes = np.unique(table.y, return_inverse=True)
+        del table
+    args.text_columns = text_columns or None
+    if classes.size < 2:
+        raise DataError(f"{args.data}: column {args.target!r} holds a single class "
+                         f"({classes.tolist()[0]!r}); a classifier needs at least two")
+    X_train, codes_train, X_test, codes_test = X, codes, None, None
     if args.test_size:
         from sklearn.model_selection import train_test_split
 
-        _, counts = np.unique(y, return_counts=True)
-        stratify = y if counts.min() >= 2 else None
-        X_train, X_test, y_train, y_test = train_test_split(
-            X, y, test_size=args.test_size, random_state=args.seed, stratify=stratify
+        counts = np.bincount(codes, minlength=classes.size)
+        stratify = codes if counts.min() >= 2 else None
+        X_train, X_test, codes_train, codes_test = train_test_split(
+            X, codes, test_size=args.test_size, random_state=args.seed, stratify=stratify
         )
-        if np.unique(y_train).size < 2:
+        del X
+        if np.count_nonzero(np.bincount(codes_train, minlength=classes.size)) < 2:
             raise UsageError(f"--test-size {args.test_size} leaves a single class to train on")
     import pandas as pd
 
-    from noloop.metrics import classification_metrics
-
-    X_train = pd.DataFrame(X_train, columns=features)
+    X_train = pd.DataFrame(X_train, columns=features, copy=False)
+    y_train = classes[codes_train]
     say(args, f"training on {len(y_train):,} rows × {len(features)} features from {args.data} "
-              f"({np.unique(y_train).size} classes, solver {args.solver})")
-    if table.text_columns:
-        say(args, f"categorical: {', '.join(table.text_columns)}")
-    if table.report(args.missing):
-        say(args, table.report(args.missing))
+              f"({np.count_nonzero(np.bincount(codes_train))} classes, solver {args.solver})")
+    if text_columns:
+        say(args, f"categorical: {', '.join(text_columns)}")
+    if report:
+        say(args, report)
     fits, model = _fit_each_rate(args, X_train, y_train)
-    metrics = {"train": classification_metrics(model, X_train, y_train)}
+    del y_train
+    metrics = {"train": _metrics(model, X_train, codes_train, classes)}
     if X_test is not None:
-        metrics["test"] = classification_metrics(model, pd.DataFrame(X_test, columns=features),
-                                                 y_test)
+        metrics["test"] = _metrics(model, pd.DataFrame(X_test, columns=features, copy=False),
+                                   codes_test, classes)
     return _report_and_save(args, model, fits, metrics)
 
 
@@ -185,6 +203,27 @@ def _train_sparse(args: argparse.Namespace) -> int:
     return _report_and_save(args, model, fits, metrics)
 
 
+def _metrics(model: Any, X: Any, codes: Any, classes: Any) -> dict[str, Any]:
+    """The split's metrics from the label codes (by values where the model lacks a class)."""
+    import numpy as np
+
+    from noloop.metrics import classification_metrics, metrics_from_codes
+
+    if np.array_equal(model.classes_, classes):
+        return metrics_from_codes(model.predict_proba(X), codes, classes)
+    return classification_metrics(model, X, classes[codes])
+
+
+def read_training_csv(args: argparse.Namespace) -> Any:
+    """The fast read of a clean numeric CSV (None when the careful reader must look), with
+    a progress bar by bytes once the read takes more than a second."""
+    from noloop._fast_csv import read_numeric_csv
+    from noloop.cli._common import ReadProgress
+
+    with ReadProgress(args, args.data) as progress:
+        return read_numeric_csv(args.data, target=args.target, on_bytes=progress)
+
+
 def _check_options(args: argparse.Namespace) -> None:
     """Settle --solver, and refuse option combinations and outputs that cannot work."""
     solver_given = args.solver is not None
@@ -204,6 +243,7 @@ def _check_options(args: argparse.Namespace) -> None:
 
 
 def _train_dask(args: argparse.Namespace) -> int:
+    from noloop._dask_tables import parse_once
     from noloop.metrics import classification_metrics
     from noloop.tables import DataError, dask_features, in_test_split, read_dask_table
 
@@ -215,6 +255,9 @@ def _train_dask(args: argparse.Namespace) -> int:
             raise DataError(f"{args.data}: no column named {args.target!r} (the --target); "
                             f"columns are {', '.join(map(repr, map(str, frame.columns)))}")
         features = [str(column) for column in frame.columns if column != args.target]
+        # parsed once: the checks, the fit and the metrics read the kept partitions
+        frame, persisted = parse_once(frame, [*features, args.target], str(args.data),
+                                      dask_kind(args))
         parts = {"train": frame}
         if args.test_size:
             in_test = frame.map_partitions(in_test_split, args.test_size, args.seed, features,
@@ -224,7 +267,9 @@ def _train_dask(args: argparse.Namespace) -> int:
                 for name, part in parts.items()}
         X_train, y_train = data["train"]
         say(args, f"training on {args.data} with Dask ({where}), {len(features)} features, "
-                  f"solver {args.solver}")
+                  f"solver {args.solver}; "
+                  + ("parsed once and kept in memory" if persisted else
+                     "read again at every pass (larger than half the cluster's memory)"))
         fits, model = _fit_each_rate(args, X_train, y_train)
         metrics = {name: classification_metrics(model, X, y) for name, (X, y) in data.items()}
     return _report_and_save(args, model, fits, metrics)
