@@ -657,9 +657,9 @@ def _backend(X: Any, model: Any = None, *, fitting: bool = False) -> Backend:
     if model is not None:
         encoding = None if fitting else getattr(model, "encoding_", None)
         if is_dask(X):
-            if dask_uses_table(X, missing=model.missing, encoding=encoding):
+            if dask_uses_table(X, missing=getattr(model, "missing", "error"), encoding=encoding):
                 return DASK_TABLE
-        elif uses_table(X, missing=model.missing, encoding=encoding):
+        elif uses_table(X, missing=getattr(model, "missing", "error"), encoding=encoding):
             return TABLE
 
     return BACKEND if is_dask(X) else IN_MEMORY
