@@ -155,3 +155,19 @@ def test_dask_refuses_more_folds_than_chunks(dask_client, wine):
     with pytest.raises(ValueError, match="need at least 5 chunks, but this Dask data has 3"):
         LogisticRegressionCV(cv=5).fit(da.from_array(X, chunks=(60, -1)),
                                        da.from_array(y, chunks=60))
+
+
+def test_l1_ratios_choose_as_scikit_learn_saga_on_the_same_folds(cancer):
+    X, y = cancer
+    folds = list(StratifiedKFold(3).split(X, y))
+    options = dict(Cs=[0.02, 0.1], cv=folds, l1_ratios=[0.5, 1.0], scoring="neg_log_loss")
+    ours = LogisticRegressionCV(solver="newton-cd", tol=1e-10, max_iter=1000, **options).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = SklearnCV(solver="saga", tol=1e-10, max_iter=20_000, use_legacy_attributes=False,
+                           **options).fit(X, y)
+    assert (ours.C_, ours.l1_ratio_) == (theirs.C_, theirs.l1_ratio_)
+    np.testing.assert_allclose(ours.scores_, theirs.scores_, atol=1e-4)
+    np.testing.assert_allclose(ours.coef_, theirs.coef_, atol=1e-4)
+    np.testing.assert_array_equal(ours.coef_ == 0, theirs.coef_ == 0)
+    assert (ours.coef_ == 0).any()  # L1 in the path: exact zeros
