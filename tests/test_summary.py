@@ -139,7 +139,7 @@ def test_folding_a_softmax_covariance_equals_the_raw_fit():
     X, y = load_wine(return_X_y=True)
     X = X[:, :4]  # raw columns on different scales; no class is separated by them
     X_scaled, mean, scale = standardize(X)
-    scaled = LogisticRegression(penalty=None, tol=1e-12, max_iter=10_000).fit(X_scaled, y)
+    scaled = LogisticRegression(C=np.inf, tol=1e-12, max_iter=10_000).fit(X_scaled, y)
     cov = fold_standardized_covariance(scaled.covariance_matrix(X_scaled, y), mean, scale,
                                        n_blocks=2)
     raw = fold_standardization(scaled, mean, scale)
@@ -149,7 +149,7 @@ def test_folding_a_softmax_covariance_equals_the_raw_fit():
 def test_model_file_keeps_the_covariance_and_old_files_still_load(tmp_path):
     X, y = load_breast_cancer(return_X_y=True)
     X = (X[:, :3] - X[:, :3].mean(0)) / X[:, :3].std(0)
-    model = LogisticRegression(penalty=None, tol=1e-10).fit(X, y)
+    model = LogisticRegression(C=np.inf, tol=1e-10).fit(X, y)
     cov = model.covariance_matrix(X, y, cov_type="HC1")
     old = tmp_path / "old.safetensors"
     save_model(model, old)
@@ -194,7 +194,7 @@ def test_nearly_collinear_columns_warn_naming_them():
     frame = pd.DataFrame(X, columns=["a", "b", "b_copy"])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model = LogisticRegression(penalty=None, tol=1e-10).fit(frame, y)
+        model = LogisticRegression(C=np.inf, tol=1e-10).fit(frame, y)
     with pytest.warns(UserWarning, match=r"nearly singular.*'b', 'b_copy' are nearly collinear"):
         model.covariance_matrix(frame, y)
 

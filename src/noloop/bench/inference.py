@@ -88,9 +88,9 @@ def inference_rows(X: np.ndarray, y: np.ndarray, *, quick: bool) -> list[Inferen
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a ConvergenceWarning at max_iter changes nothing here
         # warm up: numba's kernels load from its cache (or compile) on the first fit
-        LogisticRegression(penalty=None).fit(X[:200], y[:200]).coef_table(X[:200], y[:200])
-        model = add("fit (penalty=None, lbfgs)",
-                    lambda: LogisticRegression(penalty=None, max_iter=1000).fit(X, y))
+        LogisticRegression(C=np.inf).fit(X[:200], y[:200]).coef_table(X[:200], y[:200])
+        model = add("fit (C=inf, lbfgs)",
+                    lambda: LogisticRegression(C=np.inf, max_iter=1000).fit(X, y))
     for cov_type, what in (("nonrobust", "Hessian"), ("HC1", "Hessian + meat")):
         add(f"table {cov_type} ({what})",
             lambda cov_type=cov_type: model.coef_table(X, y, cov_type=cov_type))

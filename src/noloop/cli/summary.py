@@ -13,7 +13,7 @@ from typing import Any
 
 from noloop.cli._common import UsageError, option_type
 
-__all__ = ["add_parser", "run", "model_table", "format_summary", "summary_json"]
+__all__ = ["add_parser", "run", "model_table", "format_summary", "summary_json", "penalized"]
 
 # the significance marks of R's and statsmodels' summaries, tightest first
 MARKS = ((0.001, "***"), (0.01, "**"), (0.05, "*"), (0.1, "."))
@@ -50,11 +50,12 @@ def run(args: argparse.Namespace) -> int:
                          indent=2))
         return 0
     print(format_summary(table, cov_type=stored["cov_type"], n_samples=stored["n_samples"],
-                         alpha=args.alpha, penalized=_penalized(model), title=str(args.model)))
+                         alpha=args.alpha, penalized=penalized(model), title=str(args.model)))
     return 0
 
 
-def _penalized(model: Any) -> bool:
+def penalized(model: Any) -> bool:
+    """Whether ``model`` was fitted with a penalty (its p-values are then not classical)."""
     return model.penalty is not None and math.isfinite(float(model.C))
 
 
@@ -138,7 +139,7 @@ def format_summary(table: Any, *, cov_type: str, n_samples: int, alpha: float = 
     notes = ["significance: *** p < 0.001, ** p < 0.01, * p < 0.05, . p < 0.1"]
     if penalized:
         notes.append("note: a penalized fit; its standard errors come from the penalized "
-                     "Hessian and its p-values are not classical (train with --penalty none)")
+                     "Hessian and its p-values are not classical (train with --C inf)")
     return "\n".join([intro, rule, line(header), rule, *map(line, rows), rule, *notes])
 
 

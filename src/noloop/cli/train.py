@@ -321,8 +321,8 @@ def _fit_table(args: argparse.Namespace, X: Any, y: Any, learning_rate: float | 
         X, mean, scale = standardized_numeric(X, text_columns)
     progress = Progress(args, args.max_iter, label)
     model = LogisticRegression(
-        penalty=None if args.penalty == "none" else "l2", C=args.C, solver=args.solver,
-        learning_rate=learning_rate, max_iter=args.max_iter, tol=args.tol, callback=progress,
+        C=math.inf if args.penalty == "none" else args.C, l1_ratio=args.l1_ratio,
+        solver=args.solver, learning_rate=learning_rate, max_iter=args.max_iter, tol=args.tol, callback=progress,
         missing="error" if args.missing == "error" else "impute",
     )
     try:
@@ -402,13 +402,13 @@ def _report_and_save(args: argparse.Namespace, model: Any, fits: dict[str, Any],
         picture = _cost_curve_png(args, model, fits) if args.plot else None
     covariance = getattr(model, "_summary_covariance", None)
     if covariance is not None:
-        from noloop.cli.summary import format_summary, model_table
+        from noloop.cli.summary import format_summary, model_table, penalized
 
         del model._summary_covariance
         print(format_summary(model_table(model, covariance["matrix"]),
                              cov_type=covariance["cov_type"],
                              n_samples=covariance["n_samples"],
-                             penalized=model.penalty is not None, title=str(args.data)))
+                             penalized=penalized(model), title=str(args.data)))
     save_model(model, args.model, metrics=metrics, covariance=covariance)
     say(args, f"model written to {args.model}")
     if picture is not None:
