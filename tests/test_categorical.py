@@ -291,21 +291,24 @@ def test_cli_drop_features_and_missing_policies(noloop, tmp_path, penguin_csv):
                    r"not a feature; leave it out with --drop name"),
     ("all empty", r"column 'empty' is empty in every row; leave it out with --drop empty"),
     ("empty label", r"column 'species', line 3: the label is empty"),
+    ("summary", r"--summary covers tables of numeric columns without empty cells; .*coef_table"),
 ])
 def test_cli_bad_tables_fail_in_one_line_and_keep_the_model(noloop, tmp_path, penguins, case,
                                                             message):
-    frame = penguins.copy()
+    frame, options = penguins.copy(), []
     if case == "identifier":
         frame["name"] = [f"penguin {i}" for i in range(len(frame))]
     elif case == "all empty":
         frame["empty"] = np.nan
+    elif case == "summary":
+        options = ["--summary"]
     else:
         frame.loc[1, "species"] = np.nan
     data = tmp_path / "bad.csv"
     frame.to_csv(data, index=False)
     model = tmp_path / "keep.safetensors"
     model.write_bytes(b"an earlier model")
-    line = one_error_line(noloop("train", data, "--target", "species", "--model", model))
+    line = one_error_line(noloop("train", data, "--target", "species", "--model", model, *options))
     assert re.search(message, line), line
     assert model.read_bytes() == b"an earlier model"
 

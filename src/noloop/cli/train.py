@@ -317,6 +317,11 @@ def _fit_table(args: argparse.Namespace, X: Any, y: Any, learning_rate: float | 
     from noloop.linear_model._categorical import fold_table_standardization
     from noloop.table_columns import standardized_numeric
 
+    if getattr(args, "summary", False):
+        # the covariance would have to be folded through the numeric columns' scaling only
+        raise UsageError("--summary covers tables of numeric columns without empty cells; "
+                         f"{args.data} has text columns or empty cells: use "
+                         "LogisticRegression(...).coef_table(X, y) in Python for it")
     if args.standardize:
         X, mean, scale = standardized_numeric(X, text_columns)
     progress = Progress(args, args.max_iter, label)
