@@ -107,9 +107,12 @@ def test_help_imports_no_heavy_library():
         "from noloop.cli import main\n"
         "for argv in ([], ['--help'], ['train', '--help'], ['predict', '--help'],\n"
         "             ['evaluate', '--help'], ['explain', '--help'], ['bench', '--help'],\n"
-        "             ['demo', '--help']):\n"
+        "             ['summary', '--help'], ['demo', '--help']):\n"
         "    with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
         "        main(argv)\n"
+        "import sys\n"
+        "loaded = [name for name in ('numpy', 'noloop.tables', 'noloop.bench') if name in sys.modules]\n"
+        "assert not loaded, f'--help loaded {loaded}'\n"
     )
     assert heavy_imports(code) == []
 

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from noloop.errors import DataError
+
+if TYPE_CHECKING:  # numpy is imported where a file is read: `noloop --help` must not load it
+    import numpy as np
 
 __all__ = ["SVMLIGHT_SUFFIXES", "is_sparse_file", "read_sparse", "add_sparse_options"]
 
@@ -29,6 +30,8 @@ SVMLIGHT_SUFFIXES = (".svm", ".libsvm", ".svmlight")
 
 def _is_scipy_npz(path: Path) -> bool:
     """True for an ``.npz`` written by ``scipy.sparse.save_npz`` (it stores ``indptr``/``row``)."""
+    import numpy as np
+
     if path.suffix.lower() != ".npz" or not path.is_file():
         return False
     try:
@@ -73,6 +76,7 @@ def read_sparse(path: str | Path, *, n_features: int | None = None, labels: str 
     X : scipy.sparse.csr_array of shape (n_samples, n_features)
     y : ndarray of shape (n_samples,) or None
     """
+    import numpy as np
     import scipy.sparse as sp
 
     path = Path(path)
@@ -96,6 +100,7 @@ def read_sparse(path: str | Path, *, n_features: int | None = None, labels: str 
 
 
 def _read_svmlight(path: Path, n_features: int | None) -> tuple[Any, np.ndarray]:
+    import numpy as np
     import scipy.sparse as sp
     from sklearn.datasets import load_svmlight_file
 
@@ -114,6 +119,8 @@ def _reason(error: BaseException) -> str:
 
 
 def _read_labels(path: Path, labels: str | None, n_rows: int, need: bool) -> np.ndarray | None:
+    import numpy as np
+
     source = Path(labels) if labels else path.with_name(path.name[:-len(".npz")] + ".labels.npy")
     if not source.is_file():
         if need:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
+from noloop._formats import TABLE_FORMATS
 from noloop.errors import DataError
 from noloop.persistence import atomic_write_bytes
 
@@ -48,7 +49,6 @@ __all__ = [
     "write_dask_table",
 ]
 
-TABLE_FORMATS = ("csv", "parquet", "npy", "npz")
 _EXTENSIONS = {".csv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet",
                ".npy": "npy", ".npz": "npz"}
 

@@ -387,7 +387,7 @@ def warnings_as_lines(*also: type[Warning]) -> Iterator[None]:
 
 def add_format_option(command: argparse.ArgumentParser) -> None:
     """``--format``, for files whose extension does not say."""
-    from noloop.tables import TABLE_FORMATS
+    from noloop._formats import TABLE_FORMATS
 
     command.add_argument("--format", choices=TABLE_FORMATS,
                          help="file format, when the extension does not say")
