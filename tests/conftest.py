@@ -103,3 +103,30 @@ def dask_client():
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                       dashboard_address=None) as local, Client(local) as connected:
         yield connected
+
+
+# ---------------------------------------------------------------- the command line, in-process
+
+
+@pytest.fixture
+def noloop(capsys):
+    """``noloop ARGS`` in this process: its exit status and what it printed."""
+    from types import SimpleNamespace
+
+    from noloop.cli import main
+
+    def run(*args):
+        status = main([str(arg) for arg in args])
+        out, err = capsys.readouterr()
+        return SimpleNamespace(returncode=status, stdout=out, stderr=err)
+
+    return run
+
+
+def one_error_line(result):
+    """The single ``error: ...`` line a failed command printed, after checking it is one."""
+    assert result.returncode == 2, result.stdout
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: "), result.stderr
+    return lines[0]

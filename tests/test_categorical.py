@@ -7,8 +7,8 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import one_error_line
 
-from noloop.cli import main
 from noloop.errors import DataError
 from noloop.linear_model import LogisticRegression
 from noloop.linear_model._categorical import CategoricalData, TableEncoding
@@ -205,23 +205,6 @@ def test_missing_error_refuses_empty_cells_and_bad_parameters():
 
 
 # ------------------------------------------------------------------ the command line
-
-
-@pytest.fixture
-def noloop(capsys):
-    def run(*args):
-        status = main([str(arg) for arg in args])
-        out, err = capsys.readouterr()
-        return SimpleNamespace(returncode=status, stdout=out, stderr=err)
-
-    return run
-
-
-def one_error_line(result):
-    assert result.returncode == 2, result.stdout
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    return lines[0]
 
 
 @pytest.fixture(scope="module")

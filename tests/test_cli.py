@@ -11,12 +11,11 @@ import re
 import subprocess
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import heavy_imports
+from conftest import heavy_imports, one_error_line
 from sklearn.datasets import load_iris, make_classification
 from test_tables import BAD_TRAINING_FILES
 
@@ -32,29 +31,8 @@ def run_process(*args, cwd=None):
                           capture_output=True, text=True, timeout=300, cwd=cwd, check=False)
 
 
-@pytest.fixture
-def noloop(capsys):
-    """``noloop ARGS`` in this process: its exit status and what it printed."""
-
-    def run(*args):
-        status = main([str(arg) for arg in args])
-        out, err = capsys.readouterr()
-        return SimpleNamespace(returncode=status, stdout=out, stderr=err)
-
-    return run
-
-
 def digest(path):
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-def one_error_line(result):
-    """The single ``error: ...`` line a failed command printed, after checking it is one."""
-    assert result.returncode == 2, result.stdout
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: "), result.stderr
-    return lines[0]
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,6 @@
 """``noloop train --cv``: the chosen C, the validation table, the refit model, the plot."""
 
 import re
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -11,17 +10,6 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.preprocessing import StandardScaler
 
 from noloop import LogisticRegressionCV, load_model
-from noloop.cli import main
-
-
-@pytest.fixture
-def noloop(capsys):
-    def run(*args):
-        status = main([str(arg) for arg in args])
-        out, err = capsys.readouterr()
-        return SimpleNamespace(returncode=status, stdout=out, stderr=err)
-
-    return run
 
 
 @pytest.fixture(scope="module")

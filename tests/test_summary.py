@@ -10,14 +10,12 @@ from __future__ import annotations
 import json
 import warnings
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.datasets import load_breast_cancer, load_wine
 
-from noloop.cli import main
 from noloop.errors import DataError
 from noloop.linear_model import LogisticRegression
 from noloop.linear_model._inference import fold_standardized_covariance
@@ -27,18 +25,6 @@ from noloop.preprocessing import fold_standardization, standardize
 sm = pytest.importorskip("statsmodels.api")
 
 COLUMNS = ["radius", "texture", "smoothness"]
-
-
-@pytest.fixture
-def noloop(capsys):
-    """``noloop ARGS`` in this process: its exit status and what it printed."""
-
-    def run(*args):
-        status = main([str(arg) for arg in args])
-        out, err = capsys.readouterr()
-        return SimpleNamespace(returncode=status, stdout=out, stderr=err)
-
-    return run
 
 
 @pytest.fixture(scope="module")

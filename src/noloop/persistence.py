@@ -182,28 +182,8 @@ def atomic_write_bytes(path: str | os.PathLike, payload: bytes) -> None:
         When the file cannot be written (permissions, a full disk, a
         directory in its place); the error names ``path``, not the temporary.
     """
-    path = Path(path)
-    target = _write_target(path)
-    if not target.parent.is_dir():
-        raise DataError(f"{path}: the directory {target.parent} does not exist")
-    _remove_stale_temporaries(target)
-    try:
-        descriptor, temporary = _create_temporary(target)
-    except OSError as error:
-        raise _named(error, path) from None
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            _keep_mode(handle.fileno(), target)
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, target)
-    except BaseException as error:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        if isinstance(error, OSError):
-            raise _named(error, path) from None
-        raise
+    with atomic_writer(path) as handle:
+        handle.write(payload)
 
 
 @contextlib.contextmanager

@@ -76,13 +76,11 @@ def _objective_values(X: np.ndarray, y: np.ndarray, Cs: np.ndarray,
     return np.array(values)
 
 
-def _noloop_path(solver: str, max_iter: int) -> PathFit:
+def _warm_path(make_model: Callable[[float], Any]) -> PathFit:
+    """A path fit: one estimator (``make_model(tol)``, L1, warm-started) refitted at each C."""
     def fit(X: np.ndarray, y: np.ndarray, Cs: np.ndarray, tol: float
             ) -> list[tuple[np.ndarray, float]]:
-        from noloop.linear_model import LogisticRegression
-
-        model = LogisticRegression(l1_ratio=1.0, solver=solver, tol=tol, max_iter=max_iter,
-                                   warm_start=True)
+        model = make_model(tol)
         path = []
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -91,23 +89,24 @@ def _noloop_path(solver: str, max_iter: int) -> PathFit:
                 path.append((model.coef_.ravel().copy(), float(model.intercept_[0])))
         return path
     return fit
+
+
+def _noloop_path(solver: str, max_iter: int) -> PathFit:
+    def make_model(tol: float) -> Any:
+        from noloop.linear_model import LogisticRegression
+
+        return LogisticRegression(l1_ratio=1.0, solver=solver, tol=tol, max_iter=max_iter,
+                                  warm_start=True)
+    return _warm_path(make_model)
 
 
 def _saga_path(max_iter: int) -> PathFit:
-    def fit(X: np.ndarray, y: np.ndarray, Cs: np.ndarray, tol: float
-            ) -> list[tuple[np.ndarray, float]]:
+    def make_model(tol: float) -> Any:
         from sklearn.linear_model import LogisticRegression
 
-        model = LogisticRegression(l1_ratio=1.0, solver="saga", tol=tol, max_iter=max_iter,
-                                   warm_start=True)
-        path = []
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            for C in Cs:
-                model.set_params(C=float(C)).fit(X, y)
-                path.append((model.coef_.ravel().copy(), float(model.intercept_[0])))
-        return path
-    return fit
+        return LogisticRegression(l1_ratio=1.0, solver="saga", tol=tol, max_iter=max_iter,
+                                  warm_start=True)
+    return _warm_path(make_model)
 
 
 def _glum_path(X: np.ndarray, y: np.ndarray, Cs: np.ndarray, tol: float
