@@ -26,8 +26,8 @@ from noloop.persistence import load_model, save_model
 
 
 def run_process(*args, cwd=None):
-    """``noloop ARGS`` in a new interpreter (``python -m noloop.cli``, this checkout's noloop)."""
-    return subprocess.run([sys.executable, "-m", "noloop.cli", *map(str, args)],
+    """``noloop ARGS`` in a new interpreter (``python -m noloop``, this checkout's noloop)."""
+    return subprocess.run([sys.executable, "-m", "noloop", *map(str, args)],
                           capture_output=True, text=True, timeout=300, cwd=cwd, check=False)
 
 

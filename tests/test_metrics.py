@@ -77,6 +77,7 @@ def test_dask_metrics_take_one_pass_and_agree_with_memory(iris):
     (["1", " 0 ", "1e0", "x", None], [0, 1], [1, 0, 1, -1, -1]),
     ([0, 1, 2.0], ["0", "1", "2", "other"], [0, 1, 2]),          # text classes, numbers in the file
     ([1.5, np.nan], ["1.5", "nan"], [0, -1]),                   # an empty cell matches nothing
+    (np.array([1, 0, 2], dtype=np.float16), np.array([0, 1], dtype=np.float16), [1, 0, -1]),
 ])
 def test_match_classes_compares_labels_by_value_as_read(labels, classes, expected):
     labels = pd.Series(labels, dtype=object)

@@ -26,6 +26,8 @@ BAD_TRAINING_FILES = {
     "single class": (b"f0,f1,label\n1,2,1\n3,4,1\n", r"column 'label' holds a single class \(1\)"),
     "continuous labels": (b"f0,f1,label\n1,2,1\n\n3,4,0.5\n", r"column 'label', line 4: the label "
                                                            r"0.5 is not a whole number"),
+    "labels beyond int64": (b"f0,f1,label\n1,2,0\n3,4,1e20\n", r"column 'label', line 3: the label "
+                                                             r"1e\+20 is beyond the whole numbers"),
     "ragged rows": (b"f0,f1,label\n1,2,0\n3,4,1,9\n", r"line 3 has 4 fields, but the header has 3"),
     "binary file": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 10, r"looks like a binary file"),
     "not UTF-8": ("f0,f1,label\n1,2,0\nč,4,1\n".encode("cp1250"), r"is not UTF-8 text \(byte 0xe8"),

@@ -132,6 +132,8 @@ def match_classes(labels: Any, classes: Any) -> np.ndarray:
     import pandas as pd
 
     classes = np.asarray(classes)
+    if classes.dtype == np.float16:
+        classes = classes.astype(np.float64)  # pandas has no float16 index; every float16 is a float64
     labels = pd.Series(np.asarray(labels, dtype=object) if not isinstance(labels, pd.Series)
                        else labels, copy=False).reset_index(drop=True)
     missing = labels.isna().to_numpy()

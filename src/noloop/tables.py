@@ -438,6 +438,14 @@ def split_features(
             f"{y[position].item()!r} is not a whole number; a classifier needs classes (whole "
             "numbers or text), not continuous values"
         )
+    if y.dtype.kind == "f" and np.any(np.abs(y) >= 2.0**63):
+        # classifiers (scikit-learn's included) read whole-number labels as int64
+        position = int(np.flatnonzero(np.abs(y) >= 2.0**63)[0])
+        raise DataError(
+            f"{path}: column {target!r}, {_line_of(frame, position, fmt)}: the label "
+            f"{y[position].item()!r} is beyond the whole numbers a classifier takes "
+            "(|label| < 2**63); write the classes as smaller numbers or as text"
+        )
     classes = np.unique(y)
     if classes.size < 2:
         raise DataError(
