@@ -397,9 +397,28 @@ def test_a_diverged_gd_fit_is_one_line_and_keeps_the_model(noloop, tmp_path, goo
     compared = noloop("train", tmp_path / "good.csv", "--target", "label", "--model", good_model,
                       "--learning-rates", "1e8,1e9", "--no-standardize")
     assert "α = 1e+08: diverged" in compared.stdout
-    assert one_error_line(compared) == ("error: every learning rate diverged (the cost grew); "
-                                        "try smaller ones")
+    assert one_error_line(compared) == ("error: no learning rate lowered the cost (each "
+                                        "diverged or stalled); try smaller ones")
     assert digest(good_model) == before
+
+
+def test_a_fit_that_cannot_take_a_step_names_the_column_and_keeps_the_model(noloop, tmp_path,
+                                                                           good_model):
+    # a column near 1e307 unstandardized: L-BFGS's first line search fails, nothing is learned
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(100, 3))
+    X[:, 2] *= 1e307
+    pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "huge": X[:, 2],
+                  "label": (X[:, 0] > 0).astype(int)}).to_csv(tmp_path / "huge.csv", index=False)
+    before = digest(good_model)
+    line = one_error_line(noloop("train", tmp_path / "huge.csv", "--target", "label", "--model",
+                                 good_model, "--no-standardize"))
+    assert line.startswith("error: lbfgs stopped without lowering the cost (line search failed"), line
+    assert "column 'huge'" in line and "train without --no-standardize" in line
+    assert digest(good_model) == before
+    standardized = noloop("train", tmp_path / "huge.csv", "--target", "label", "--model",
+                          tmp_path / "fine.safetensors")
+    assert standardized.returncode == 0, standardized.stderr
 
 
 @pytest.mark.parametrize("option, expected", [

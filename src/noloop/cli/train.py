@@ -367,15 +367,54 @@ def _fit_each_rate(args: argparse.Namespace, X: Any, y: Any) -> tuple[dict[str, 
                     raise UsageError(in_option_words(str(error))) from None
                 say(args, f"  {shown}: diverged")
                 continue
+            if _made_no_progress(model):
+                if len(rates) == 1:
+                    raise UsageError(_no_progress_message(args, X, model))
+                del fits[label]
+                say(args, f"  {shown}: did not lower the cost ({model.stop_reason_})")
+                continue
             say(args, f"  {shown}: {int(model.n_iter_[0])} iterations in "
                       f"{time.perf_counter() - start:.2f} s, final cost "
                       f"{model.loss_history_[-1]:.6f} ({model.stop_reason_})")
     if not fits:
-        raise UsageError("every learning rate diverged (the cost grew); try smaller ones")
+        raise UsageError("no learning rate lowered the cost (each diverged or stalled); try "
+                         "smaller ones")
     best_label = min(fits, key=lambda label: fits[label].loss_history_[-1])
     if len(rates) > 1:
         say(args, f"keeping {best_label}, the lowest final cost")
     return fits, fits[best_label]
+
+
+def _made_no_progress(model: Any) -> bool:
+    """True when the solver stopped, unconverged, with a cost no lower than at its start.
+
+    Nothing was learned then (a line search that failed at the first step, gd
+    that oscillated upwards), and a model file would only look like a result.
+    """
+    history = model.loss_history_
+    return not model.converged_ and (int(model.n_iter_[0]) == 0 or history[-1] >= history[0])
+
+
+def _no_progress_message(args: argparse.Namespace, X: Any, model: Any) -> str:
+    """Why a fit that took no step is refused, naming the column most likely to blame.
+
+    Parameters
+    ----------
+    X : DataFrame of shape (n_samples, n_features)
+        The training columns as the model saw them (before standardization).
+    """
+    import numpy as np
+
+    numeric = X.select_dtypes("number")
+    hint = ""
+    if numeric.shape[1]:
+        peaks = np.nanmax(np.abs(numeric.to_numpy(dtype=np.float64)), axis=0)
+        column = int(np.argmax(peaks))
+        hint = f"; the largest values are in column {numeric.columns[column]!r} (|x| up to {peaks[column]:.3g})"
+    remedy = ("train without --no-standardize, or rescale the columns" if not args.standardize
+              else "rescale the columns")
+    return (f"{args.solver} stopped without lowering the cost ({model.stop_reason_}), so "
+            f"nothing was learned and no model is written{hint}: {remedy}")
 
 
 def _cost_curve_png(args: argparse.Namespace, model: Any, fits: dict[str, Any]) -> bytes:
