@@ -525,3 +525,35 @@ def test_predict_on_a_header_only_file_writes_an_empty_table(noloop, tmp_path, g
     assert (tmp_path / "p.csv").read_text().strip() == "prediction,proba_0,proba_1"
     trained = noloop("train", header_only, "--target", "f0", "--model", tmp_path / "m.safetensors")
     assert trained.returncode == 2 and not (tmp_path / "m.safetensors").exists()
+
+
+def test_local_cluster_workers_leave_ctrl_c_to_the_command():
+    # a terminal's Ctrl-C reaches the whole process group: workers started in this window
+    # inherit SIGINT ignored, so only the command answers, with its one error line
+    import signal
+
+    from noloop.cli._common import _workers_ignoring_ctrl_c
+
+    before = signal.getsignal(signal.SIGINT)
+    with _workers_ignoring_ctrl_c():
+        child = subprocess.run([sys.executable, "-c", "import signal; "
+                                "print(signal.getsignal(signal.SIGINT) is signal.SIG_IGN)"],
+                               capture_output=True, text=True, check=True)
+    assert child.stdout.strip() == "True"
+    assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_cancelled_gathers_are_not_logged_but_other_asyncio_errors_are():
+    import logging
+
+    from distributed.client import AllExit
+
+    from noloop.cli._common import _is_cancelled_gather
+
+    def record(error):
+        return logging.LogRecord("asyncio", logging.ERROR, __file__, 1,
+                                 "Task exception was never retrieved", None,
+                                 (type(error), error, None))
+
+    assert not _is_cancelled_gather(record(AllExit()))
+    assert _is_cancelled_gather(record(RuntimeError("a real failure")))

@@ -18,6 +18,7 @@ import contextlib
 import math
 import os
 import re
+import signal
 import sys
 import time
 import warnings
@@ -475,15 +476,17 @@ def dask_client(spec: str | None) -> Iterator[Any]:
 
     from distributed import Client, LocalCluster
 
+    _quiet_cancelled_gathers()
     if spec == "local" or spec.startswith("local:"):
         try:
             n_workers = int(spec.partition(":")[2] or 2)
         except ValueError:
             raise UsageError(f"--scheduler local:N needs a number of workers; got {spec!r}") \
                 from None
-        with LocalCluster(n_workers=n_workers, threads_per_worker=1, host="127.0.0.1",
-                          dashboard_address=None, silence_logs=logging.ERROR) as cluster, \
-                Client(cluster) as client:
+        with _workers_ignoring_ctrl_c():
+            cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, host="127.0.0.1",
+                                   dashboard_address=None, silence_logs=logging.ERROR)
+        with cluster, Client(cluster) as client:
             yield client
         return
     try:
@@ -494,6 +497,46 @@ def dask_client(spec: str | None) -> Iterator[Any]:
                          f"({' '.join(str(error).split())})") from None
     with client:
         yield client
+
+
+def _is_cancelled_gather(record: Any) -> bool:
+    """False for asyncio's log of a client gather ended by ``AllExit`` (Ctrl-C); True otherwise."""
+    error = record.exc_info[1] if record.exc_info else None
+    return type(error).__name__ != "AllExit"
+
+
+def _quiet_cancelled_gathers() -> None:
+    """asyncio's "Task exception was never retrieved" for gathers Ctrl-C cancelled, left unsaid.
+
+    After Ctrl-C the client cancels its pending gathers (``AllExit``), and asyncio
+    logs each one as an unretrieved error, tracebacks under the one
+    ``error: interrupted`` line, when the task is collected, which may be after
+    the client closed: so the filter stays for the rest of the process (added
+    once). Every other asyncio message still shows.
+    """
+    import logging
+
+    logging.getLogger("asyncio").addFilter(_is_cancelled_gather)
+
+
+@contextlib.contextmanager
+def _workers_ignoring_ctrl_c() -> Iterator[None]:
+    """SIGINT ignored while a LocalCluster starts its worker processes, which inherit that.
+
+    A terminal's Ctrl-C goes to the whole process group: workers that handled it
+    would print their own tracebacks under the command's one ``error:`` line. The
+    command's process alone then handles Ctrl-C and closes the cluster. A Ctrl-C
+    during those start-up seconds is dropped. Off the main thread it changes nothing.
+    """
+    try:
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # signal handlers belong to the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _probe_scheduler(spec: str, seconds: float = 3.0) -> None:
