@@ -147,3 +147,30 @@ def test_class_weights_balanced_and_by_label():
     assert class_weight_vector(None, classes, counts) is None
     with pytest.raises(ValueError, match=r"`class_weight` has label\(s\) \[5\]"):
         class_weight_vector({5: 2.0}, classes, counts)
+
+
+@pytest.mark.parametrize("n_outputs", [1, 3])
+def test_the_curvature_bound_from_a_row_sample_estimates_the_top_curvature(n_outputs):
+    # 30,000 rows: the bound reads a strided sample of at most 8192 of them
+    objective = make_objective(n_outputs, n_samples=30_000, n_features=6, seed=1)
+    data = objective.data
+    X1 = np.hstack([data.X, np.ones((data.X.shape[0], 1))])
+    gram = (X1.T * data.normalized_weight) @ X1
+    exact = (0.5 if n_outputs > 1 else 0.25) * np.linalg.eigvalsh(gram)[-1] + 0.1
+    sampled = objective.curvature_bound()
+    assert data.curvature_sample(8192).X.shape[0] <= 8192
+    assert sampled == pytest.approx(exact, rel=0.05)
+    # on every row, power iteration approaches the same top eigenvalue from below
+    every_row = objective.curvature_bound(n_power_iterations=30, sample=False)
+    assert every_row <= exact * (1 + 1e-12) and every_row == pytest.approx(exact, rel=0.05)
+
+
+def test_a_sample_whose_weights_cancel_falls_back_to_every_row():
+    objective = make_objective(1, n_samples=20_000, n_features=3)
+    weight = np.ones(20_000)
+    weight[::3] = -0.1  # the stride-3 sample holds only negative weights
+    data = DenseData(objective.data.X, objective.data.Y, weight / weight.sum(),
+                     fit_intercept=True)
+    assert data.curvature_sample(8192) is None
+    bound = LogisticObjective(data, L2Penalty(0.1)).curvature_bound()
+    assert bound == LogisticObjective(data, L2Penalty(0.1)).curvature_bound(sample=False)

@@ -301,6 +301,27 @@ class DenseData:
             done += n_block
         return ids, sums
 
+    def curvature_sample(self, max_rows: int) -> DenseData | None:
+        """A term over every k-th row (at most ``max_rows``), weights rescaled to sum to 1.
+
+        Its Gram matrix estimates this one's (a weighted average of xxᵀ over
+        rows). This term itself when it has at most ``max_rows`` rows; None
+        when the sampled weights do not sum to a positive number (negative
+        sample weights), and the caller iterates on every row.
+        """
+        n_samples = int(self.X.shape[0])
+        if n_samples <= max_rows:
+            return self
+        stride = -(-n_samples // max_rows)
+        weight = self.normalized_weight[::stride]
+        total = float(self.xp.sum(weight))
+        if not total > 0.0:  # negative sample weights may cancel in a sample
+            return None
+        # a contiguous copy: BLAS takes it, where products on the strided view crawl
+        rows = self.xp.asarray(self.X[::stride, :], copy=True)
+        return DenseData(X=rows, Y=self.Y[::stride], normalized_weight=weight / total,
+                         fit_intercept=self.fit_intercept, kernels=False)
+
     def gram_matvec(self, v: Any) -> Any:
         """X̃ᵀ diag(s / S) X̃ v for v of shape (n_features + fit_intercept,), in two passes over X.
 

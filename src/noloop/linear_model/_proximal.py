@@ -25,12 +25,12 @@ optimum; without an L1 term it is max |gradient|, the smooth solvers' measure.
 
 from __future__ import annotations
 
-import functools
 import math
 from typing import Any
 
 import numpy as np
 
+from noloop._blas import one_blas_thread
 from noloop._xp import device_of, to_numpy
 from noloop.linear_model._objective import L1Penalty, Objective
 from noloop.linear_model._solvers import Callback, SolverResult, _quiet_second_blas, _slack
@@ -205,7 +205,7 @@ def _newton_cd(objective: Objective, coef: Any, *, max_iter: int, tol: float,
         # the working set: nonzero or unpenalized coordinates, and zeros whose gradient breaks
         # the optimality condition |g| ≤ λ; the others stay at zero for this step
         working = np.flatnonzero((w != 0) | (weights == 0) | (np.abs(g) > weights))
-        with _one_blas_thread():
+        with one_blas_thread():
             H = _working_hessian(objective, point, working)
         # the softmax Hessian is singular along "shift every class alike"; a tiny ridge keeps
         # each coordinate's curvature positive without moving the step elsewhere
@@ -274,25 +274,6 @@ def _working_hessian(objective: Objective, point: Any, working: np.ndarray) -> n
     H = np.empty((k + 1, k + 1))
     H[:k, :k], H[:k, k], H[k, :k], H[k, k] = gram, column_sums, column_sums, h.sum()
     return H
-
-
-def _one_blas_thread() -> Any:
-    """Run NumPy's BLAS on one thread while the Hessian's row-block Grams are built.
-
-    Each block's Gram is a small product (4096 rows); with two BLAS threads
-    on a busy shared 2-core machine every call waited for the second thread to
-    be scheduled: 150 ms instead of under 1 ms per call (20,000 × 20, measured
-    2026-11-28), 30× the whole fit.
-    """
-    return _blas_controller().limit(limits=1, user_api="blas")
-
-
-@functools.cache
-def _blas_controller() -> Any:
-    """One ThreadpoolController: building it scans the loaded libraries (about 10 ms)."""
-    from threadpoolctl import ThreadpoolController
-
-    return ThreadpoolController()
 
 
 def _optimality(w: np.ndarray, g: np.ndarray, weights: np.ndarray) -> float:
