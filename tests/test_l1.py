@@ -222,3 +222,25 @@ def test_l1_path_bench_rows_reach_the_reference_along_the_grid():
                                                 "noloop gd (FISTA)"]
     assert rows[0].reached and rows[0].ratio_to_noloop == 1.0
     assert "every C at optimum" in format_path(rows)
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_the_working_set_hessian_is_the_full_hessians_block(fit_intercept):
+    from noloop.linear_model._dense import DenseData
+    from noloop.linear_model._objective import L1Penalty, L2Penalty, LogisticObjective
+    from noloop.linear_model._proximal import _working_hessian
+
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((10_000, 7))  # more than one 4096-row block
+    y = (X[:, 0] + rng.logistic(size=10_000) > 0).astype(np.float64)
+    weight = rng.uniform(0.5, 2.0, 10_000)
+    data = DenseData(X, y[:, None], weight / weight.sum(), fit_intercept=fit_intercept)
+    objective = LogisticObjective(data, L2Penalty(0.01), L1Penalty(0.02))
+    point = np.zeros(objective.layout.shape)
+    nonzero = [0, 3, 7] if fit_intercept else [0, 3]  # 7 is the intercept
+    point[0, nonzero] = [0.8, -0.4, 0.3][:len(nonzero)]
+    working = np.array(nonzero + [5])  # zeros may join the working set too
+    full = objective.hessian(point)
+    expected = full[np.ix_(np.sort(working), np.sort(working))]
+    np.testing.assert_allclose(_working_hessian(objective, point, np.sort(working)), expected,
+                               rtol=1e-12, atol=1e-15)

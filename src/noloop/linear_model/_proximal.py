@@ -256,23 +256,30 @@ def _working_hessian(objective: Objective, point: Any, working: np.ndarray) -> n
         H = to_numpy(objective.hessian(point)).astype(np.float64)
         return np.ascontiguousarray(H[np.ix_(working, working)])
     columns = working[working < layout.n_features]
-    P = probabilities(data.logits(point), np)
-    h = np.asarray(curvature(P, 0, 0) * data.normalized_weight, dtype=np.float64)
+    W, b = layout.split(np.asarray(to_numpy(point), dtype=np.float64))
+    # every nonzero weight is in the working set, so the logits need only its columns:
+    # each block's gathered columns serve both the logits and the Gram (one read of them)
+    weights_in_working = W[0, columns]
+    intercept = float(b[0]) if layout.fit_intercept else 0.0
     k = columns.size
     gram = np.zeros((k, k))
     column_sums = np.zeros(k)
+    h_sum = 0.0
     block_rows = 4096
     for start in range(0, data.X.shape[0], block_rows):
         block = np.asarray(data.X[start:start + block_rows][:, columns], dtype=np.float64)
-        scaled = block * h[start:start + block_rows, None]
+        P = probabilities((block @ weights_in_working + intercept)[:, None], np)
+        h = curvature(P, 0, 0) * data.normalized_weight[start:start + block_rows]
+        scaled = block * h[:, None]
         gram += block.T @ scaled
         column_sums += scaled.sum(axis=0)
+        h_sum += float(h.sum())
     l2 = objective.penalty.strength if hasattr(objective, "penalty") else 0.0
     gram[np.diag_indices_from(gram)] += l2
     if working.size == k:  # no intercept in the working set
         return gram
     H = np.empty((k + 1, k + 1))
-    H[:k, :k], H[:k, k], H[k, :k], H[k, k] = gram, column_sums, column_sums, h.sum()
+    H[:k, :k], H[:k, k], H[k, :k], H[k, k] = gram, column_sums, column_sums, h_sum
     return H
 
 
