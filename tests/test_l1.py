@@ -231,9 +231,9 @@ def test_the_working_set_hessian_is_the_full_hessians_block(fit_intercept):
     from noloop.linear_model._proximal import _working_hessian
 
     rng = np.random.default_rng(3)
-    X = rng.standard_normal((10_000, 7))  # more than one 4096-row block
-    y = (X[:, 0] + rng.logistic(size=10_000) > 0).astype(np.float64)
-    weight = rng.uniform(0.5, 2.0, 10_000)
+    X = rng.standard_normal((150_000, 7))  # two threads' shares of many 4096-row blocks
+    y = (X[:, 0] + rng.logistic(size=150_000) > 0).astype(np.float64)
+    weight = rng.uniform(0.5, 2.0, 150_000)
     data = DenseData(X, y[:, None], weight / weight.sum(), fit_intercept=fit_intercept)
     objective = LogisticObjective(data, L2Penalty(0.01), L1Penalty(0.02))
     point = np.zeros(objective.layout.shape)
@@ -244,3 +244,11 @@ def test_the_working_set_hessian_is_the_full_hessians_block(fit_intercept):
     expected = full[np.ix_(np.sort(working), np.sort(working))]
     np.testing.assert_allclose(_working_hessian(objective, point, np.sort(working)), expected,
                                rtol=1e-12, atol=1e-15)
+    every = np.arange(full.shape[0])  # every column: no gather
+    np.testing.assert_allclose(_working_hessian(objective, point, every), full, rtol=1e-12,
+                               atol=1e-15)
+    weight[::5] *= -0.2  # negative sample weights: the general product, same Hessian
+    data = DenseData(X, y[:, None], weight / weight.sum(), fit_intercept=fit_intercept)
+    objective = LogisticObjective(data, L2Penalty(0.01), L1Penalty(0.02))
+    np.testing.assert_allclose(_working_hessian(objective, point, every),
+                               objective.hessian(point), rtol=1e-10, atol=1e-15)

@@ -12,12 +12,14 @@ from noloop.linear_model._objective import (DataTerm, L2Penalty, Layout, Logisti
 
 
 def make_objective(n_outputs, fit_intercept=True, l2_reg=0.1, seed=0, n_samples=30,
-                   n_features=4, to_xp=np.asarray, kernels=None):
+                   n_features=4, to_xp=np.asarray, kernels=None, negative_weights=False):
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n_samples, n_features))
     indices = rng.integers(0, max(n_outputs, 2), n_samples)
     Y = encode_labels(indices, n_outputs, np.float64, np)
     weight = rng.uniform(0.5, 2.0, n_samples)
+    if negative_weights:  # allowed, as in scikit-learn, while the sum stays positive
+        weight[::4] = -0.3
     data = DenseData(to_xp(X), to_xp(Y), to_xp(weight / weight.sum()),
                      fit_intercept=fit_intercept, kernels=kernels)
     return LogisticObjective(data, L2Penalty(l2_reg))
@@ -47,8 +49,10 @@ def test_loss_gradient_agrees_with_separate_calls(n_outputs, fit_intercept):
 
 
 @CASES
-def test_gradient_and_hessian_match_central_finite_differences(n_outputs, fit_intercept):
-    objective = make_objective(n_outputs, fit_intercept)
+@pytest.mark.parametrize("negative_weights", [False, True])
+def test_gradient_and_hessian_match_central_finite_differences(n_outputs, fit_intercept,
+                                                               negative_weights):
+    objective = make_objective(n_outputs, fit_intercept, negative_weights=negative_weights)
     coef = np.random.default_rng(2).standard_normal((n_outputs, 4 + fit_intercept))
     _, grad = objective.loss_gradient(coef)
     H = objective.hessian(coef)

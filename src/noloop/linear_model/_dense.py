@@ -228,6 +228,8 @@ class DenseData:
         """
         xp = self.xp
         n_outputs = self.layout.n_outputs
+        # negative sample weights (allowed, as in scikit-learn) make h < 0 where √h does not exist
+        negative_weights = bool(xp.any(self.normalized_weight < 0))
         blocks: dict[tuple[int, int], Any] = {}
         for X_block, Z, Y, s in self._blocks(coef):
             if kind == "hessian":
@@ -240,11 +242,11 @@ class DenseData:
                 weights = {(k, j): dZ[:, k] * dZ[:, j]
                            for k in range(n_outputs) for j in range(k, n_outputs)}
             for (k, j), h in weights.items():
-                if j == k:
+                if j == k and (kind != "hessian" or not negative_weights):
                     # clip: rounding can make p(1 − p) a hair below 0 where p rounds to 1
                     root = X_block * xp.sqrt(xp.where(h > 0, h, xp.zeros_like(h)))[:, None]
                     share = xp.matmul(root.T, root)
-                else:
+                else:  # off the diagonal, or negative sample weights: a general product
                     share = xp.matmul(X_block.T, X_block * h[:, None])
                 blocks[k, j] = share if (k, j) not in blocks else blocks[k, j] + share
         rows = [xp.concat([blocks[k, j] if k <= j else blocks[j, k].T

@@ -240,40 +240,41 @@ def _newton_cd(objective: Objective, coef: Any, *, max_iter: int, tol: float,
 def _working_hessian(objective: Objective, point: Any, working: np.ndarray) -> np.ndarray:
     """The Hessian of the smooth part restricted to the flat coefficients ``working``.
 
-    For a binary fit on in-memory data only those columns of X enter the
-    Gram (|working|² instead of n_coef² multiply-adds per row: along an L1
-    path most weights are zero); otherwise the full Hessian, then the rows and
+    For a binary fit on NumPy data only those columns of X enter the Gram
+    (|working|² instead of n_coef² multiply-adds per row: along an L1 path
+    most weights are zero), in one read of them split over the cores
+    (:func:`_working_gram`); otherwise the full Hessian, then the rows and
     columns asked for.
     """
     from noloop.linear_model._dense import DenseData
-    from noloop.linear_model._loss import curvature, probabilities
 
     layout = objective.layout
     data = getattr(objective, "data", None)
-    n_coef = layout.shape[0] * layout.shape[1]
-    if (not isinstance(data, DenseData) or layout.multinomial or working.size == n_coef
-            or not isinstance(data.X, np.ndarray)):
+    if not isinstance(data, DenseData) or layout.multinomial or not isinstance(data.X, np.ndarray):
         H = to_numpy(objective.hessian(point)).astype(np.float64)
         return np.ascontiguousarray(H[np.ix_(working, working)])
     columns = working[working < layout.n_features]
     W, b = layout.split(np.asarray(to_numpy(point), dtype=np.float64))
-    # every nonzero weight is in the working set, so the logits need only its columns:
-    # each block's gathered columns serve both the logits and the Gram (one read of them)
-    weights_in_working = W[0, columns]
     intercept = float(b[0]) if layout.fit_intercept else 0.0
-    k = columns.size
-    gram = np.zeros((k, k))
-    column_sums = np.zeros(k)
-    h_sum = 0.0
-    block_rows = 4096
-    for start in range(0, data.X.shape[0], block_rows):
-        block = np.asarray(data.X[start:start + block_rows][:, columns], dtype=np.float64)
-        P = probabilities((block @ weights_in_working + intercept)[:, None], np)
-        h = curvature(P, 0, 0) * data.normalized_weight[start:start + block_rows]
-        scaled = block * h[:, None]
-        gram += block.T @ scaled
-        column_sums += scaled.sum(axis=0)
-        h_sum += float(h.sum())
+    n_samples, k = int(data.X.shape[0]), columns.size
+    # rows split in one contiguous share per core; each share is read once, by blocks
+    bounds = np.linspace(0, n_samples, _hessian_threads(n_samples) + 1).astype(int)
+    shares = [(int(lo), int(hi)) for lo, hi in zip(bounds[:-1], bounds[1:])]
+
+    def share(rows: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, float]:
+        return _working_gram(data.X, data.normalized_weight, columns, W[0, columns], intercept,
+                             *rows)
+
+    if len(shares) == 1:
+        parts = [share(shares[0])]
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(len(shares)) as pool:  # BLAS and NumPy release the GIL
+            parts = list(pool.map(share, shares))
+    gram = sum(part[0] for part in parts)
+    column_sums = sum(part[1] for part in parts)
+    h_sum = sum(part[2] for part in parts)
     l2 = objective.penalty.strength if hasattr(objective, "penalty") else 0.0
     gram[np.diag_indices_from(gram)] += l2
     if working.size == k:  # no intercept in the working set
@@ -281,6 +282,62 @@ def _working_hessian(objective: Objective, point: Any, working: np.ndarray) -> n
     H = np.empty((k + 1, k + 1))
     H[:k, :k], H[:k, k], H[k, :k], H[k, k] = gram, column_sums, column_sums, h_sum
     return H
+
+
+def _hessian_threads(n_samples: int, min_rows: int = 65_536) -> int:
+    """Threads for the working-set Hessian: one per core, each with ≥ ``min_rows`` rows."""
+    import os
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(cores or 1, n_samples // min_rows))
+
+
+def _working_gram(X: np.ndarray, normalized_weight: np.ndarray, columns: np.ndarray,
+                  weights_in_working: np.ndarray, intercept: float, start: int, stop: int,
+                  block_rows: int = 4096) -> tuple[np.ndarray, np.ndarray, float]:
+    """Σ hᵢ xᵢxᵢᵀ, Σ hᵢ xᵢ and Σ hᵢ over rows start:stop, x restricted to ``columns``.
+
+    hᵢ = pᵢ(1 − pᵢ) sᵢ/S is the binary curvature at logits computed from the same
+    gathered columns (every nonzero weight is among them), so each block of
+    rows is read once. Where h ≥ 0 (non-negative sample weights) the Gram is
+    RᵀR with R = √h ⊙ x, which NumPy computes as a symmetric rank-k update:
+    half the multiply-adds of a general product.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    normalized_weight : ndarray of shape (n_samples,)
+    columns : ndarray of shape (k,), int
+    weights_in_working : ndarray of shape (k,)
+        The weights of ``columns``; every other weight is zero.
+
+    Returns
+    -------
+    gram : ndarray of shape (k, k)
+    column_sums : ndarray of shape (k,)
+    h_sum : float
+    """
+    from noloop.linear_model._loss import curvature, probabilities
+
+    k = columns.size
+    gram, column_sums, h_sum = np.zeros((k, k)), np.zeros(k), 0.0
+    every_column = k == X.shape[1] and np.array_equal(columns, np.arange(k))
+    for lo in range(start, stop, block_rows):
+        hi = min(stop, lo + block_rows)
+        block = X[lo:hi] if every_column else X[lo:hi][:, columns]
+        block = np.asarray(block, dtype=np.float64)
+        P = probabilities((block @ weights_in_working + intercept)[:, None], np)
+        h = curvature(P, 0, 0) * normalized_weight[lo:hi]
+        if np.all(h >= 0):
+            root = block * np.sqrt(h)[:, None]
+            gram += root.T @ root
+            column_sums += np.sqrt(h) @ root
+        else:  # negative sample weights: a general product
+            scaled = block * h[:, None]
+            gram += block.T @ scaled
+            column_sums += scaled.sum(axis=0)
+        h_sum += float(h.sum())
+    return gram, column_sums, h_sum
 
 
 def _optimality(w: np.ndarray, g: np.ndarray, weights: np.ndarray) -> float:
