@@ -506,3 +506,30 @@ def test_predict_on_a_header_only_file_writes_an_empty_table(noloop, tmp_path, g
     assert (tmp_path / "p.csv").read_text().strip() == "prediction,proba_0,proba_1"
     trained = noloop("train", header_only, "--target", "f0", "--model", tmp_path / "m.safetensors")
     assert trained.returncode == 2 and not (tmp_path / "m.safetensors").exists()
+
+
+def test_train_fits_on_exactly_the_columns_standardize_gives(noloop, tmp_path):
+    """The lean standardization changes no bit of the model: the same fit on ``standardize``'s
+    columns, folded the same way, gives the same coefficients (issue 16)."""
+    import pyarrow.csv as pacsv
+
+    from noloop.preprocessing import fold_standardization, standardize
+
+    rng = np.random.default_rng(16)
+    X = np.round(rng.normal(size=(3000, 4)) * [1.0, 1e4, 1e-3, 7.0] + [0.0, 5e4, 0.0, -3.0], 6)
+    y = np.where(X @ [1.0, 2e-4, 500.0, 0.1] + rng.logistic(size=3000) > 10.0, "yes", "no")
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"]).assign(label=y)
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    assert noloop("train", tmp_path / "d.csv", "--target", "label", "--model",
+                  tmp_path / "m.safetensors", "--quiet").returncode == 0
+    table = pacsv.read_csv(tmp_path / "d.csv")  # the values the command read
+    values = np.column_stack([table.column(name).to_numpy() for name in "abcd"])
+    scaled, mean, scale = standardize(values)
+    # copy=False: the fit sees the same C-contiguous matrix (its kernels' sums follow the layout)
+    expected = LogisticRegression(C=1.0, tol=1e-4, max_iter=1000).fit(
+        pd.DataFrame(scaled, columns=list("abcd"), copy=False), table.column("label").to_numpy())
+    fold_standardization(expected, mean, scale)
+    model = load_model(tmp_path / "m.safetensors")
+    np.testing.assert_array_equal(model.coef_.view(np.int64), expected.coef_.view(np.int64))
+    np.testing.assert_array_equal(model.intercept_.view(np.int64),
+                                  expected.intercept_.view(np.int64))
