@@ -141,3 +141,16 @@ def test_a_large_npy_file_is_memory_mapped_on_dask_not_refused(tmp_path, capsys)
                  str(tmp_path / "dask.csv"), "--dask-above", "0"]) == 0
     assert "reading it with Dask" in capsys.readouterr().out
     assert (tmp_path / "dask.csv").read_bytes() == (tmp_path / "memory.csv").read_bytes()
+
+
+def test_the_cli_bench_sets_dasks_fit_beside_the_in_memory_fit(tmp_path, capsys):
+    """Issue 16: the bench's cli section runs train forced onto Dask on the same file and
+    reports both fits' seconds, as train printed them (no time is asserted)."""
+    report = tmp_path / "bench.json"
+    assert main(["bench", "--quick", "--only", "cli", "--json", str(report)]) == 0
+    row = json.loads(report.read_text())["cli"][0]
+    assert row["dask_fit_seconds"] > 0 and row["train_fit_seconds"] > 0
+    assert row["dask_fit_ratio"] == pytest.approx(row["dask_fit_seconds"]
+                                                  / row["train_fit_seconds"])
+    assert row["reference_memory_ratio"] > 0
+    assert "Dask's fit / the in-memory fit" in capsys.readouterr().out

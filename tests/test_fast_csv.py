@@ -64,3 +64,21 @@ def test_fast_path_steps_aside_for_an_empty_label_and_a_duplicate_header(tmp_pat
     assert read_numeric_csv(tmp_path / "empty_label.csv", target="label") is None
     (tmp_path / "twice.csv").write_text("a,a,label\n1,2,x\n3,4,y\n")
     assert read_numeric_csv(tmp_path / "twice.csv", target="label") is None
+
+
+def test_the_read_keeps_no_arrow_memory_once_X_is_built(tmp_path, frame):
+    """Issue 16: the parsed blocks are released as X fills (X and the codes are NumPy's own),
+    so train's peak is X and its scaled copy, not the table as well."""
+    import noloop._fast_csv as fast_csv
+
+    path = tmp_path / "data.csv"
+    pd.concat([frame] * 20).to_csv(path, index=False)  # 8,000 rows: many blocks of 16 KiB
+    pool = fast_csv._memory_pool()
+    before = pool.bytes_allocated()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(fast_csv, "_BLOCK_BYTES", 1 << 14)
+        table = read_numeric_csv(path, target="label")
+    assert table is not None and table.X.shape == (8000, 4)
+    assert table.X.base is None or isinstance(table.X.base, np.ndarray)
+    assert pool.bytes_allocated() == before  # nothing parsed is still referenced
+    np.testing.assert_array_equal(table.X[:400], frame[["x", "y z", "w", "count"]].to_numpy())

@@ -99,3 +99,31 @@ def test_text_classes_score_numeric_labels():
     assert result["n_rows"] == 4 and result["per_class"]["other"]["support"] == 0
     assert result["accuracy"] == pytest.approx(
         np.mean(model.predict(X[:4]) == np.array(["0", "0", "1", "1"])))
+
+
+def test_metrics_from_codes_are_scikit_learns_with_ties_and_an_unpredicted_class():
+    """Issue 16: NumPy from one confusion matrix, scikit-learn's numbers (ties in the scores
+    count one half in the ROC AUC; a class never predicted has precision 0)."""
+    from noloop.metrics import metrics_from_codes
+
+    rng = np.random.default_rng(16)
+    score = np.round(rng.random(2000), 2)  # many ties
+    codes = (rng.random(2000) < score).astype(np.int64)
+    binary = metrics_from_codes(np.column_stack([1 - score, score]), codes, ["no", "yes"])
+    assert binary["roc_auc"] == pytest.approx(sk.roc_auc_score(codes, score), rel=1e-12)
+    assert binary["log_loss"] == pytest.approx(
+        sk.log_loss(codes, np.column_stack([1 - score, score])), rel=1e-12)
+    proba = rng.dirichlet([1, 1, 1], size=300) * [1, 1, 0.01]  # class 2 is never predicted
+    proba /= proba.sum(axis=1, keepdims=True)
+    labels = rng.integers(0, 3, 300)
+    result = metrics_from_codes(proba, labels, ["a", "b", "c"])
+    predicted = proba.argmax(axis=1)
+    precision, recall, _, support = sk.precision_recall_fscore_support(
+        labels, predicted, labels=[0, 1, 2], zero_division=0)
+    assert [row["precision"] for row in result["per_class"].values()] == list(precision)
+    assert [row["recall"] for row in result["per_class"].values()] == list(recall)
+    assert [row["support"] for row in result["per_class"].values()] == list(support)
+    assert result["confusion_matrix"] == sk.confusion_matrix(labels, predicted).tolist()
+    assert result["accuracy"] == sk.accuracy_score(labels, predicted)
+    assert result["log_loss"] == pytest.approx(sk.log_loss(labels, proba, labels=[0, 1, 2]),
+                                               rel=1e-12)

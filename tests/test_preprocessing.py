@@ -126,3 +126,61 @@ def test_training_on_an_extreme_column_keeps_the_models_accuracy(tmp_path, facto
     accuracy = classification_metrics(model, pd.DataFrame(features, columns=["a", "b", "c"]),
                                       y)["accuracy"]
     assert accuracy > 0.85  # a zeroed column 'b' gives about 0.6
+
+
+# ------------------------------------------------------------------ issue 16: train's peak memory
+
+
+def _bits(values):
+    return np.ascontiguousarray(np.asarray(values, dtype=np.float64)).view(np.int64)
+
+
+def _lean_cases():
+    rng = np.random.default_rng(3)
+    wide = rng.normal(size=(5000, 6)) * 10.0 ** rng.integers(-8, 8, size=(5000, 6))
+    extreme = rng.normal(size=(3000, 5))
+    extreme[:, 0] *= 1e300
+    extreme[:, 1] *= 1e-310  # subnormal: the rescaled statistics
+    extreme[:, 2] = 5.0      # constant: scale 1
+    extreme[:, 3] = -0.0     # the sign of a zero sum survives
+    return {"wide range": wide, "extreme columns": extreme,
+            "one row": rng.normal(size=(1, 3)), "two columns": rng.normal(size=(7, 2))}
+
+
+@pytest.mark.parametrize("case", ["wide range", "extreme columns", "one row", "two columns"])
+@pytest.mark.parametrize("block_bytes", [16, 8 * 6 * 7, 1 << 20])  # one row, 7 rows, all
+def test_lean_standardize_gives_the_same_bits_as_standardize(monkeypatch, case, block_bytes):
+    import noloop.preprocessing as preprocessing
+    from noloop.preprocessing import standardize_lean
+
+    X = _lean_cases()[case]
+    before = X.copy()
+    # the block size is the only knob: the blocks' edges must not change a single bit
+    monkeypatch.setattr(preprocessing, "_BLOCK_BYTES", block_bytes)
+    with np.errstate(all="raise"):  # no overflow or underflow warning reaches the user
+        lean = standardize_lean(X)
+    for expected, got in zip(standardize(X), lean):
+        np.testing.assert_array_equal(_bits(got), _bits(expected))
+    np.testing.assert_array_equal(_bits(X), _bits(before))  # X itself is left as it was
+    assert lean[0].flags.c_contiguous and lean[0] is not X
+
+
+@pytest.mark.parametrize("layout", ["one column", "Fortran order", "float32", "DataFrame"])
+def test_lean_standardize_where_numpy_sums_in_another_order_is_standardize(layout):
+    from noloop.preprocessing import standardize_lean
+
+    X = np.random.default_rng(4).normal(size=(500, 4)) * [1.0, 1e6, 1e-6, 3.0]
+    X = {"one column": X[:, :1].copy(), "Fortran order": np.asfortranarray(X),
+         "float32": X.astype(np.float32), "DataFrame": pd.DataFrame(X, copy=False)}[layout]
+    expected = standardize(np.asarray(X))
+    for want, got in zip(expected, standardize_lean(X)):
+        np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
+
+
+def test_lean_standardize_names_the_column_whose_spread_underflows():
+    from noloop.errors import DataError
+    from noloop.preprocessing import standardize_lean
+
+    X = pd.DataFrame({"ok": [1.0, 2.0], "tiny": [5e-324, 1e-323]})
+    with pytest.raises(DataError, match=r"d.csv: column 'tiny': its values differ only below"):
+        standardize_lean(X, source="d.csv")

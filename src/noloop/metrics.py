@@ -59,7 +59,10 @@ def metrics_from_codes(proba: Any, codes: Any, classes: Any) -> dict[str, Any]:
 
     Labels enter as their positions in ``classes`` (integers), so no metric
     sorts or compares the label values themselves (text labels are encoded
-    once, where they are read).
+    once, where they are read). Computed with NumPy from one confusion matrix
+    (a ``bincount``), scikit-learn's definitions: on a million rows
+    scikit-learn's five functions took 1.3 s of ``noloop train``'s 11 s, mostly
+    validating and re-encoding labels already encoded (issue 16).
 
     Parameters
     ----------
@@ -75,30 +78,57 @@ def metrics_from_codes(proba: Any, codes: Any, classes: Any) -> dict[str, Any]:
     metrics : dict
         As :func:`classification_metrics` returns in memory.
     """
-    from sklearn.metrics import (accuracy_score, confusion_matrix, log_loss,
-                                 precision_recall_fscore_support, roc_auc_score)
-
     classes = np.asarray(classes)
     codes = np.asarray(codes, dtype=np.int64)
-    positions = np.arange(classes.size)
+    proba = np.asarray(proba, dtype=np.float64)
+    n_classes = classes.size
     predicted = np.argmax(proba, axis=1)
-    precision, recall, _, support = precision_recall_fscore_support(
-        codes, predicted, labels=positions, zero_division=0
-    )
-    counts = np.bincount(codes, minlength=classes.size)
+    confusion = np.bincount(codes * n_classes + predicted,
+                            minlength=n_classes * n_classes).reshape(n_classes, n_classes)
+    hits = np.diagonal(confusion)
+    support = confusion.sum(axis=1)
+    precision = _ratio_or_zero(hits, confusion.sum(axis=0))
+    recall = _ratio_or_zero(hits, support)
+    # scikit-learn's log_loss: probabilities clipped to [eps, 1 − eps]
+    eps = np.finfo(np.float64).eps
+    chosen = np.clip(np.take_along_axis(proba, codes[:, None], axis=1)[:, 0], eps, 1 - eps)
     metrics: dict[str, Any] = {
         "n_rows": int(len(codes)),
-        "accuracy": float(accuracy_score(codes, predicted)),
-        "log_loss": float(log_loss(codes, proba, labels=positions)),
+        "accuracy": float(np.mean(predicted == codes)),
+        "log_loss": float(-np.mean(np.log(chosen))),
         "per_class": {
             str(label): {"precision": float(p), "recall": float(r), "support": int(s)}
             for label, p, r, s in zip(classes, precision, recall, support)
         },
-        "confusion_matrix": confusion_matrix(codes, predicted, labels=positions).tolist(),
+        "confusion_matrix": confusion.tolist(),
     }
-    if classes.size == 2 and np.count_nonzero(counts) == 2:
-        metrics["roc_auc"] = float(roc_auc_score(codes == 1, proba[:, 1]))
+    if n_classes == 2 and np.count_nonzero(support) == 2:
+        metrics["roc_auc"] = _binary_roc_auc(codes == 1, proba[:, 1])
     return metrics
+
+
+def _ratio_or_zero(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """numerator / denominator, 0 where the denominator is 0 (``zero_division=0``)."""
+    return numerator / np.where(denominator == 0, 1, denominator) * (denominator != 0)
+
+
+def _binary_roc_auc(positive: np.ndarray, score: np.ndarray) -> float:
+    """Area under the ROC curve: the Mann-Whitney statistic, ties counted one half.
+
+    The same area as scikit-learn's trapezoids over the curve's corners (equal to
+    rounding); one sort.
+    """
+    order = np.argsort(score, kind="stable")
+    score, positive = score[order], positive[order]
+    # rank of each row, ties sharing the mean of their ranks (1-based)
+    starts = np.flatnonzero(np.r_[True, score[1:] != score[:-1]])
+    ends = np.r_[starts[1:], score.size]
+    mean_rank = (starts + ends + 1) / 2.0
+    ranks = np.repeat(mean_rank, ends - starts)
+    n_positive = int(np.count_nonzero(positive))
+    n_negative = score.size - n_positive
+    u = ranks[positive].sum() - n_positive * (n_positive + 1) / 2.0
+    return float(u / (n_positive * n_negative))
 
 
 def match_classes(labels: Any, classes: Any) -> np.ndarray:

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["standardize", "fold_standardization"]
+__all__ = ["standardize", "standardize_lean", "fold_standardization"]
 
 
 # naive sums of squares overflow above ~1e154 and underflow below ~1e-154: outside this band
@@ -25,7 +25,8 @@ __all__ = ["standardize", "fold_standardization"]
 _SAFE_PEAK = (1e-150, 1e150)
 
 
-def standardize(X: Any, *, source: str | None = None) -> tuple[Any, Any, Any]:
+def standardize(X: Any, *, source: str | None = None,
+                names: Any = None) -> tuple[Any, Any, Any]:
     """(X − mean) / scale per column, with the mean and scale.
 
     ``scale`` is the population standard deviation (``ddof=0``, as
@@ -46,6 +47,8 @@ def standardize(X: Any, *, source: str | None = None) -> tuple[Any, Any, Any]:
         column needs the rescaling) and the scaling stays lazy.
     source : str, optional
         The file X came from, for the messages.
+    names : sequence of str, optional
+        The column names, for the messages, where X has none of its own.
 
     Returns
     -------
@@ -72,11 +75,156 @@ def standardize(X: Any, *, source: str | None = None) -> tuple[Any, Any, Any]:
         mean, scale = compute(shrunk.mean(axis=0), shrunk.std(axis=0, ddof=0))
         shift, divisor = mean, _where_positive(scale)
         mean, scale = mean * peak, scale * peak
-        _check_scale(scale, divisor, source)
+        _check_scale(scale if names is None else _named(scale, names), divisor, source)
     scale = _where_positive(scale)
     if unsafe:
         return _apply(X, _scale_shrunk, peak, shift, divisor), mean, scale
     return _apply(X, _scale_rows, mean, scale), mean, scale
+
+
+def standardize_lean(X: Any, *, source: str | None = None,
+                     names: Any = None) -> tuple[Any, np.ndarray, np.ndarray]:
+    """:func:`standardize` of an in-memory float64 matrix, without its n × d temporaries.
+
+    The same numbers, bit for bit, as ``standardize(X)`` (and as
+    ``standardize`` of a pandas DataFrame over X): only the scaled matrix is
+    allocated, and every statistic and every scaled row is computed block by
+    block of rows (about 1 MiB, cache-resident). ``standardize`` holds up to
+    three more arrays of X's size at once (``abs(X)``, ``X − mean`` and its
+    square, then ``X − mean`` beside the result); for ``noloop train`` on a
+    large file that was the peak of the whole command.
+
+    Bit for bit because NumPy sums a C-contiguous matrix along axis 0 one row
+    after the other, per column: each block's sums continue from the previous
+    block's (the running sums are the block's first row), so every addition
+    happens in the same order. Where NumPy would sum in another order (one
+    column: pairwise; another layout or dtype), this calls :func:`standardize`.
+
+    Parameters
+    ----------
+    X : ndarray or DataFrame of shape (n_samples, n_features)
+        Finite values. Lean when X (or the DataFrame's values) is a
+        C-contiguous float64 ndarray with at least two columns.
+    source : str, optional
+        The file X came from, for the messages.
+    names : sequence of str, optional
+        The column names, for the messages (a DataFrame's own by default).
+
+    Returns
+    -------
+    X_scaled : ndarray of shape (n_samples, n_features)
+        A new C-contiguous float64 array (X is left as it was).
+    mean : ndarray of shape (n_features,)
+    scale : ndarray of shape (n_features,)
+
+    Raises
+    ------
+    DataError
+        As :func:`standardize`.
+    """
+    if names is None and hasattr(X, "columns"):
+        names = [str(name) for name in X.columns]
+    values = X.to_numpy() if hasattr(X, "to_numpy") else X
+    if not _sums_row_by_row(values):
+        scaled, mean, scale = standardize(values, source=source, names=names)
+        return scaled, np.asarray(mean), np.asarray(scale)
+    n_samples = values.shape[0]
+    rows = _block_rows(values.shape[1])
+    # overflow and underflow are checked by _is_unsafe, and then avoided by the rescaling
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        mean = _column_sums(values, rows) / n_samples
+        scale = np.sqrt(_column_sums(values, rows, _squared_deviation, mean) / n_samples)
+        peak = _column_peaks(values, rows)
+        unsafe = _is_unsafe(mean, scale, peak)
+        if unsafe:
+            peak = _where_positive(peak)
+            shift = _column_sums(values, rows, _divide, peak) / n_samples
+            spread = np.sqrt(_column_sums(values, rows, _squared_shrunk_deviation, peak, shift)
+                             / n_samples)
+            divisor = _where_positive(spread)
+            mean, scale = shift * peak, spread * peak
+    if unsafe:
+        _check_scale(scale if names is None else _named(scale, names), divisor, source)
+    scale = _where_positive(scale)
+    scaled = np.empty_like(values)
+    for start in range(0, n_samples, rows):
+        block, out = values[start:start + rows], scaled[start:start + rows]
+        if unsafe:
+            np.divide(block, peak, out=out)
+            np.subtract(out, shift, out=out)
+            np.divide(out, divisor, out=out)
+        else:
+            np.subtract(block, mean, out=out)
+            np.divide(out, scale, out=out)
+    return scaled, mean, scale
+
+
+# rows per block: about 1 MiB of X, so a block and its scratch copy stay in L2
+_BLOCK_BYTES = 1 << 20
+
+
+def _sums_row_by_row(values: Any) -> bool:
+    """Whether NumPy sums ``values`` along axis 0 row after row (so blocks can continue it)."""
+    return (isinstance(values, np.ndarray) and values.ndim == 2 and values.dtype == np.float64
+            and values.flags.c_contiguous and values.shape[0] > 0 and values.shape[1] >= 2)
+
+
+def _block_rows(n_features: int) -> int:
+    return max(1, _BLOCK_BYTES // (8 * n_features))
+
+
+def _column_sums(values: np.ndarray, rows: int, transform: Any = None,
+                 *statistics: Any) -> np.ndarray:
+    """Σ over rows of ``transform(values, *statistics)`` (or of ``values``), shape (n_features,).
+
+    Block by block: the scratch holds the running sums in its first row and
+    the block's (transformed) rows below, and NumPy's sum over it continues
+    the row-by-row order of one sum over the whole matrix.
+    """
+    scratch = np.empty((rows + 1, values.shape[1]))
+    total = None
+    for start in range(0, values.shape[0], rows):
+        block = values[start:start + rows]
+        first = 0 if total is None else 1
+        if total is not None:
+            scratch[0] = total
+        target = scratch[first:first + block.shape[0]]
+        if transform is None:
+            target[...] = block
+        else:
+            transform(block, *statistics, out=target)
+        total = scratch[:first + block.shape[0]].sum(axis=0)
+    assert total is not None
+    return total
+
+
+def _squared_deviation(block: np.ndarray, mean: np.ndarray, *, out: np.ndarray) -> None:
+    # as NumPy's var: x = X − mean, then x·x
+    np.subtract(block, mean, out=out)
+    np.multiply(out, out, out=out)
+
+
+def _squared_shrunk_deviation(block: np.ndarray, peak: np.ndarray, shift: np.ndarray, *,
+                              out: np.ndarray) -> None:
+    np.divide(block, peak, out=out)
+    _squared_deviation(out, shift, out=out)
+
+
+def _column_peaks(values: np.ndarray, rows: int) -> np.ndarray:
+    """max |x| per column, shape (n_features,) (a maximum does not depend on the order)."""
+    peak = np.zeros(values.shape[1])
+    scratch = np.empty((rows, values.shape[1]))
+    for start in range(0, values.shape[0], rows):
+        block = values[start:start + rows]
+        magnitudes = np.abs(block, out=scratch[:block.shape[0]])
+        np.maximum(peak, magnitudes.max(axis=0), out=peak)
+    return peak
+
+
+def _named(values: np.ndarray, names: Any) -> Any:
+    import pandas as pd
+
+    return pd.Series(values, index=list(names))
 
 
 def _identity(*values: Any) -> tuple[Any, ...]:
@@ -127,8 +275,8 @@ def _apply(X: Any, function: Any, *statistics: Any) -> Any:
     return function(X, *statistics)
 
 
-def _divide(X: Any, divisor: Any) -> Any:
-    return X / divisor
+def _divide(X: Any, divisor: Any, *, out: Any = None) -> Any:
+    return np.divide(X, divisor, out=out) if out is not None else X / divisor
 
 
 def _scale_rows(X: Any, mean: Any, scale: Any) -> Any:

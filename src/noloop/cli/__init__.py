@@ -111,3 +111,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if previous is not None:
             _set_sigint(_exit_interrupted if argv is None else previous)
+        if argv is None:
+            # the process ends next: spare its shutdown a garbage collection over every
+            # module's objects (scikit-learn, SciPy, pandas, numba: 0.7-1.2 s of train's 11 s)
+            import gc
+
+            gc.freeze()

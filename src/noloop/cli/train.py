@@ -277,13 +277,13 @@ def _train_dask(args: argparse.Namespace) -> int:
 
 def _fit(args: argparse.Namespace, X: Any, y: Any, learning_rate: float | str, label: str) -> Any:
     from noloop.linear_model import LogisticRegression
-    from noloop.preprocessing import fold_standardization, standardize
+    from noloop.preprocessing import fold_standardization
 
     text_columns = getattr(args, "text_columns", None)
     if text_columns is not None:  # a table: categories and empty cells go to the encoding
         return _fit_table(args, X, y, learning_rate, label, text_columns)
     if args.standardize:
-        X, mean, scale = standardize(X, source=str(args.data))
+        X, mean, scale = _standardized(X, str(args.data))
     progress = Progress(args, args.max_iter, label)
     model = LogisticRegression(
         C=math.inf if args.penalty == "none" else args.C, l1_ratio=args.l1_ratio,
@@ -304,6 +304,24 @@ def _fit(args: argparse.Namespace, X: Any, y: Any, learning_rate: float | str, l
     if args.standardize:
         fold_standardization(model, mean, scale)
     return model
+
+
+def _standardized(X: Any, source: str) -> tuple[Any, Any, Any]:
+    """(X − mean) / scale with the mean and scale; in memory without temporaries of X's size.
+
+    In memory, X is a DataFrame over the float64 matrix read: the scaled copy
+    is the only new array of X's size (see ``standardize_lean``), and it keeps
+    X's columns so the model learns their names. On Dask, lazily per partition.
+    """
+    from noloop.linear_model._dask import is_dask
+    from noloop.preprocessing import standardize, standardize_lean
+
+    if is_dask(X):
+        return standardize(X, source=source)
+    import pandas as pd
+
+    scaled, mean, scale = standardize_lean(X, source=source)
+    return pd.DataFrame(scaled, columns=X.columns, copy=False), mean, scale
 
 
 def _fit_table(args: argparse.Namespace, X: Any, y: Any, learning_rate: float | str, label: str,
