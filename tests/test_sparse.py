@@ -264,3 +264,15 @@ def test_kernel_workspace_follows_more_threads_than_it_was_made_for(problem):
             coef[0, 12], work)
         assert value == pytest.approx(float(reference[0]), rel=1e-13)
         np.testing.assert_allclose(flat, reference[1][0], rtol=0, atol=1e-14)
+
+
+def test_peak_memory_of_a_sparse_fit_is_measured_against_the_csr_arrays():
+    """The memory row of `noloop bench --only sparse`: a fresh process loads the .npz and fits."""
+    from noloop.bench.memory import peak_memory_of_fit
+    from noloop.bench.sparse import SparseProblem, text_like
+
+    X, y = text_like(SparseProblem(n_samples=3_000, n_features=2_000, nnz_per_row=10.0))
+    memory = peak_memory_of_fit(X, y, "newton-cg")
+    assert memory["X_bytes"] == X.data.nbytes + X.indices.nbytes + X.indptr.nbytes
+    assert memory["peak_rss_bytes"] >= memory["rss_before_fit_bytes"] > memory["X_bytes"]
+    assert memory["added_fraction_of_X"] == pytest.approx(memory["added_bytes"] / memory["X_bytes"])
