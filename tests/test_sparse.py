@@ -219,3 +219,60 @@ def test_malformed_libsvm_is_one_error_line_and_the_model_survives(svm_files, ca
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error:") and message in err[0]
     assert model_path.read_bytes() == b"an earlier model"
+
+
+@pytest.mark.parametrize("n_outputs", [1, 3])
+@pytest.mark.parametrize("kind", ["float32", "int64", "unsorted"])
+def test_fused_kernels_on_every_csr_variant(problem, n_outputs, kind):
+    """The kernels index through unsigned integers: float32 data, int64 indices, unsorted
+    column indices within rows and empty rows give scipy's loss, gradient and H·v."""
+    X, y3, weight = problem
+    X = sp.csr_array(np.vstack([np.zeros(12), X.toarray(), np.zeros(12)]))  # empty first/last rows
+    y3, weight = np.concatenate([[0], y3, [2]]), np.concatenate([[1.0], weight, [0.7]])
+    if kind == "float32":
+        X = X.astype(np.float32)
+    elif kind == "int64":
+        X.indices, X.indptr = X.indices.astype(np.int64), X.indptr.astype(np.int64)
+    else:
+        rng = np.random.default_rng(3)
+        indices, data = X.indices.copy(), X.data.copy()
+        for start, stop in zip(X.indptr[:-1], X.indptr[1:]):
+            order = start + rng.permutation(stop - start)
+            indices[start:stop], data[start:stop] = X.indices[order], X.data[order]
+        X = sp.csr_array((data, indices, X.indptr), shape=X.shape)
+        assert not X.has_sorted_indices
+    Y = np.eye(3)[y3] if n_outputs == 3 else (y3 > 0).astype(float)[:, None]
+    terms = [SparseData(X, Y, weight / weight.sum(), True, kernels=flag) for flag in (True, False)]
+    coef, v = np.random.default_rng(4).standard_normal((2, n_outputs, 13))
+    (value_k, grad_k), (value_s, grad_s) = (term.loss_gradient(coef) for term in terms)
+    assert value_k == pytest.approx(value_s, rel=1e-12)
+    np.testing.assert_allclose(grad_k, grad_s, rtol=0, atol=1e-12)
+    Hv_k, Hv_s = (term.hessian_product(coef)(v) for term in terms)
+    np.testing.assert_allclose(Hv_k, Hv_s, rtol=0, atol=1e-12)
+
+
+def test_kernel_workspace_follows_more_threads_than_it_was_made_for(problem):
+    """A workspace made with fewer blocks than threads still covers every row once."""
+    X, y3, weight = problem
+    Y = (y3 > 0).astype(float)[:, None]
+    coef = np.random.default_rng(5).standard_normal((1, 13))
+    reference = SparseData(X, Y, weight / weight.sum(), True).loss_gradient(coef)
+    for n_blocks in (1, 3, 150):
+        work = _sparse_kernels.Workspace(X.indptr, 13, n_blocks=n_blocks)
+        value, flat = _sparse_kernels.binary_loss_gradient(
+            X.data, X.indices, X.indptr, Y[:, 0], weight / weight.sum(), coef[0, :12],
+            coef[0, 12], work)
+        assert value == pytest.approx(float(reference[0]), rel=1e-13)
+        np.testing.assert_allclose(flat, reference[1][0], rtol=0, atol=1e-14)
+
+
+def test_peak_memory_of_a_sparse_fit_is_measured_against_the_csr_arrays():
+    """The memory row of `noloop bench --only sparse`: a fresh process loads the .npz and fits."""
+    from noloop.bench.memory import peak_memory_of_fit
+    from noloop.bench.sparse import SparseProblem, text_like
+
+    X, y = text_like(SparseProblem(n_samples=3_000, n_features=2_000, nnz_per_row=10.0))
+    memory = peak_memory_of_fit(X, y, "newton-cg")
+    assert memory["X_bytes"] == X.data.nbytes + X.indices.nbytes + X.indptr.nbytes
+    assert memory["peak_rss_bytes"] >= memory["rss_before_fit_bytes"] > memory["X_bytes"]
+    assert memory["added_fraction_of_X"] == pytest.approx(memory["added_bytes"] / memory["X_bytes"])

@@ -3,6 +3,7 @@
 :func:`peak_memory_of_fit` runs this module in a child process::
 
     python -m noloop.bench.memory X.npy y.npy SOLVER
+    python -m noloop.bench.memory X.npz y.npy SOLVER     # scipy.sparse.save_npz
 
 which loads X and y, imports and compiles everything with a small fit,
 resets its peak resident size, fits, and prints two numbers in bytes: the
@@ -53,11 +54,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     """``python -m noloop.bench.memory X.npy y.npy SOLVER``: print resident bytes before and at peak."""
     parser = argparse.ArgumentParser(prog="python -m noloop.bench.memory",
                                      description=main.__doc__)
-    parser.add_argument("X", help=".npy file of X, shape (n_samples, n_features)")
+    parser.add_argument("X", help=".npy file of X, shape (n_samples, n_features), or .npz of a "
+                        "scipy.sparse matrix")
     parser.add_argument("y", help=".npy file of y, shape (n_samples,)")
     parser.add_argument("solver", help="solver of noloop.LogisticRegression")
     args = parser.parse_args(argv)
-    before, peak = measure_fit(np.load(args.X), np.load(args.y), args.solver)
+    if args.X.endswith(".npz"):
+        import scipy.sparse as sp
+
+        X = sp.load_npz(args.X)
+    else:
+        X = np.load(args.X)
+    before, peak = measure_fit(X, np.load(args.y), args.solver)
     print(before, peak)
     return 0
 
@@ -73,7 +81,9 @@ def peak_memory_of_fit(X: np.ndarray, y: np.ndarray, solver: str = "lbfgs") -> d
 
     Parameters
     ----------
-    X : array of shape (n_samples, n_features)
+    X : array of shape (n_samples, n_features), or a scipy.sparse matrix
+        A sparse X travels as ``scipy.sparse.save_npz``; its ``X_bytes`` are
+        the CSR arrays (data + indices + indptr).
     y : array of shape (n_samples,)
     solver : str, default="lbfgs"
 
@@ -83,22 +93,34 @@ def peak_memory_of_fit(X: np.ndarray, y: np.ndarray, solver: str = "lbfgs") -> d
         ``X_bytes``, ``rss_before_fit_bytes``, ``peak_rss_bytes``, ``added_bytes``
         and ``added_fraction_of_X``, with the ``solver``.
     """
+    from noloop.linear_model._sparse import as_csr, is_scipy_sparse
+
     import subprocess
     import tempfile
     from pathlib import Path
 
     with tempfile.TemporaryDirectory() as folder:
-        x_path, y_path = Path(folder) / "X.npy", Path(folder) / "y.npy"
-        np.save(x_path, np.ascontiguousarray(X))
+        if is_scipy_sparse(X):
+            import scipy.sparse as sp
+
+            X = as_csr(X)
+            x_path = Path(folder) / "X.npz"
+            sp.save_npz(x_path, X, compressed=False)
+            x_bytes = X.data.nbytes + X.indices.nbytes + X.indptr.nbytes
+        else:
+            x_path = Path(folder) / "X.npy"
+            np.save(x_path, np.ascontiguousarray(X))
+            x_bytes = X.nbytes
+        y_path = Path(folder) / "y.npy"
         np.save(y_path, y)
         completed = subprocess.run(
             [sys.executable, "-m", "noloop.bench.memory", str(x_path), str(y_path), solver],
             capture_output=True, text=True, check=True,
         )
     before, peak = (int(value) for value in completed.stdout.split())
-    return {"solver": solver, "X_bytes": float(X.nbytes), "rss_before_fit_bytes": float(before),
+    return {"solver": solver, "X_bytes": float(x_bytes), "rss_before_fit_bytes": float(before),
             "peak_rss_bytes": float(peak), "added_bytes": float(peak - before),
-            "added_fraction_of_X": (peak - before) / X.nbytes}
+            "added_fraction_of_X": (peak - before) / x_bytes}
 
 
 if __name__ == "__main__":

@@ -245,6 +245,12 @@ def section(report: dict[str, Any], *, number: int, quick: bool,
             + (f"{ratio:.1f}× faster" if ratio >= 1 else f"{1 / ratio:.1f}× slower"))
     reads = sparse_reads(X, y, repeat=3 if quick else 7)
     say(format_sparse_reads(reads))
+    from noloop.bench.memory import peak_memory_of_fit
+
+    memory = peak_memory_of_fit(X, y, "newton-cg")
+    say(f"   peak memory of a newton-cg fit (fresh process): {memory['added_bytes'] / 2**20:,.1f} "
+        f"MiB beyond the data, {memory['added_fraction_of_X']:.2f}× the CSR arrays "
+        f"({memory['X_bytes'] / 2**20:,.1f} MiB)")
     report["sparse"] = {"problem": asdict(problem), "nnz": int(X.nnz), "best": best,
                         "rows": [row.as_dict() for row in rows], "summary": summary,
-                        "reads": [row.as_dict() for row in reads]}
+                        "reads": [row.as_dict() for row in reads], "memory": memory}

@@ -11,12 +11,14 @@ and memory linear in nnz). Two ways to evaluate, same results to rounding:
   each one pass.
 
 Why scipy is the default: on the bench's 200,000 × 100,000 text-like matrix
-(2-core EPYC, busy) the fused kernels measured 2-3× *slower* per evaluation
-than scipy's two passes, one thread or two (``noloop bench --only sparse``,
-``docs/sparse.md``): the cost is the random gathers and scatters into the
-100,000-entry w and gradient, not streaming the non-zeros, so reading them
-once instead of twice saves little, and the fused loop runs slower than
-scipy's two simple ones.
+(2-core EPYC shared with other jobs) the fused kernels, even after unsigned
+indexing made them 2× faster, measured 37 ms vs scipy's 47 ms per loss +
+gradient and 31 vs 32 ms per Hessian-vector product on one thread at load
+~2, and *slower* with two threads once the machine is busy (a parallel pass
+waits for its descheduled thread; scipy's single-threaded loops do not);
+whole newton-cg fits took the same time either way (1.41 vs 1.43 s). The
+cost is the per-non-zero work of the gathers and scatters, not reading the
+non-zeros (``docs/sparse.md``, ``noloop bench --only sparse``).
 
 Nothing here densifies X: the Hessian for ``newton-cholesky`` is X̃ᵀ diag(h) X̃
 formed from sparse products, dense only in its (n_features + 1)² result.
