@@ -75,12 +75,13 @@ def _column_stats(values: Any, name: str) -> dict[str, Any]:
     import pandas as pd
 
     _check_not_dates(values, name)
-    absent = values.isna().to_numpy()
     if isinstance(values.dtype, pd.CategoricalDtype):  # the categories in use, without a pass of str()
-        codes = values.cat.codes.to_numpy()
-        used = np.bincount(codes[codes >= 0], minlength=len(values.cat.categories)) > 0
-        return {"n_missing": int(absent.sum()),
-                "levels": values.cat.categories[used].astype(str).tolist()}
+        # one count per category, a missing cell's code −1 counted first
+        counts = np.bincount(values.cat.codes.to_numpy().astype(np.intp) + 1,
+                             minlength=len(values.cat.categories) + 1)
+        return {"n_missing": int(counts[0]),
+                "levels": values.cat.categories[counts[1:] > 0].astype(str).tolist()}
+    absent = values.isna().to_numpy()
     if _is_categorical_dtype(values.dtype):
         return {"n_missing": int(absent.sum()),
                 "levels": pd.unique(values[~absent].astype(str)).tolist()}
@@ -311,11 +312,18 @@ class TableEncoding:
 
         index = pd.Index(levels)
         if isinstance(values.dtype, pd.CategoricalDtype):
-            # map the (few) categories, then gather by the column's own codes: no string hashing per row
-            mapping = index.get_indexer(values.cat.categories.astype(str))
+            # map the (few) categories, then gather by the column's own codes: no string hashing
+            # per row; the lookup's last entry is read by a missing cell (own code −1)
             own = values.cat.codes.to_numpy()
-            local = np.where(own >= 0, mapping[np.maximum(own, 0)], -1).astype(np.int64)
+            lookup = np.append(index.get_indexer(values.cat.categories.astype(str)), -1)
             absent = own < 0
+            n_absent = int(np.count_nonzero(absent))
+            if (lookup.size == 1 or lookup[:-1].min() >= 0) and (
+                    n_absent == 0 or (self.missing == "impute" and missing_level is not None)):
+                # every category is a level and every missing cell has one: a single gather
+                lookup[-1] = len(levels)
+                return (lookup + offset).astype(np.int32)[own]
+            local = lookup[own]
         else:
             absent = values.isna().to_numpy()
             local = index.get_indexer(values.astype(str).to_numpy())
@@ -497,8 +505,13 @@ class CategoricalData:
         """The unpenalized Hessian (n_outputs · n_dof, n_outputs · n_dof), blocks X̃ᵀ diag(h) X̃."""
         from noloop.linear_model import _categorical_kernels as kernels
 
-        P = probabilities(self.logits(coef), np)
         n_outputs, n_dof = self.layout.shape
+        if not self.layout.multinomial:  # logits, curvature and Hessian in one pass
+            W, b = self._split(coef)
+            H = kernels.binary_hessian(self.X_num, self.codes, self.normalized_weight, W[0],
+                                       float(b[0]))
+            return np.ascontiguousarray(H[:n_dof, :n_dof])
+        P = probabilities(self.logits(coef), np)
         H = np.zeros((n_outputs * n_dof, n_outputs * n_dof))
         for k in range(n_outputs):
             for j in range(k, n_outputs):

@@ -26,7 +26,7 @@ import numpy as np
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see _kernels.py
 
 __all__ = ["binary_loss_gradient", "multinomial_loss_gradient", "logits", "rmatvec",
-           "weighted_gram", "available"]
+           "weighted_gram", "binary_hessian", "available"]
 
 try:
     import numba
@@ -162,40 +162,86 @@ if numba is not None:
             parts[c, :] = g
         return parts.sum(axis=0)
 
-    @numba.njit(parallel=True, cache=True, nogil=True)
+    @numba.njit(cache=True, nogil=True, inline="always")
+    def _add_row(G, Xn, codes, i, hi, d, J, p):  # pragma: no cover - compiled
+        # Row i's share of X̃ᵀ diag(h) X̃, X̃ = [x_num | one-hot(codes) | 1], written by
+        # blocks instead of as a (d + J + 1)² outer product: levels of one column never meet
+        # (the block is diagonal), so a categorical pair (j, l) adds h to one entry H[a, c],
+        # J(J − 1)/2 adds per row, a level's intercept entry is its diagonal entry (filled
+        # after the pass), and a numeric column scatter-adds x·h into the row's levels.
+        # Each off-diagonal entry is written once, on either side (the caller adds the
+        # transpose, so the diagonal is written halved). A row's codes name distinct
+        # columns, each column its own block of levels, as TableEncoding.encode gives.
+        for s in range(d):
+            hs = hi * Xn[i, s]
+            G[s, s] += 0.5 * hs * Xn[i, s]  # the diagonal is doubled by G + Gᵀ
+            for t in range(s + 1, d):
+                G[s, t] += hs * Xn[i, t]
+            for j in range(J):
+                k = codes[i, j]
+                if k >= 0:
+                    G[s, k] += hs
+            G[s, p] += hs
+        for j in range(J):
+            a = codes[i, j]
+            if a < 0:
+                continue
+            G[a, a] += 0.5 * hi
+            for l in range(j + 1, J):
+                c = codes[i, l]
+                if c >= 0:
+                    G[a, c] += hi
+        G[p, p] += 0.5 * hi
+
+    @numba.njit(cache=True, nogil=True)
+    def _finish_hessian(parts, d, p):  # pragma: no cover - compiled
+        # sum the chunks' one-sided sums, add the transpose, and copy the levels' diagonal
+        # into the intercept's row and column (a level's column times the ones column)
+        G = parts[0].copy()
+        for c in range(1, parts.shape[0]):
+            G += parts[c]
+        H = G + G.T
+        for k in range(d, p):
+            H[k, p] = H[k, k]
+            H[p, k] = H[k, k]
+        return H
+
+    @numba.njit(parallel=True, fastmath={"reassoc", "contract"}, cache=True, nogil=True)
     def _gram(Xn, codes, h, p, n_chunks):  # pragma: no cover - compiled
-        # X̃ᵀ diag(h) X̃ with X̃ = [x_num | one-hot | 1]: per row, only d + J + 1 entries
-        # are nonzero, so each row adds a (d + J + 1)² outer product
         n, d = Xn.shape
         J = codes.shape[1]
-        q = d + J + 1
         parts = np.zeros((n_chunks, p + 1, p + 1))
         chunk = (n + n_chunks - 1) // n_chunks
         for c in prange(n_chunks):
             G = np.zeros((p + 1, p + 1))
-            index = np.empty(q, dtype=np.int64)
-            value = np.empty(q)
             for i in range(c * chunk, min(n, (c + 1) * chunk)):
-                m = 0
+                _add_row(G, Xn, codes, i, h[i], d, J, p)
+            parts[c] = G
+        return _finish_hessian(parts, d, p)
+
+    @numba.njit(parallel=True, fastmath={"reassoc", "contract"}, cache=True, nogil=True)
+    def _binary_hessian(Xn, codes, weight, w, b, n_chunks):  # pragma: no cover - compiled
+        # the logits, σ(z)(1 − σ(z)) and the Hessian's entries in one pass over the rows
+        n, d = Xn.shape
+        J = codes.shape[1]
+        p = w.shape[0]
+        parts = np.zeros((n_chunks, p + 1, p + 1))
+        chunk = (n + n_chunks - 1) // n_chunks
+        for c in prange(n_chunks):
+            G = np.zeros((p + 1, p + 1))
+            for i in range(c * chunk, min(n, (c + 1) * chunk)):
+                z = b
                 for j in range(d):
-                    index[m] = j
-                    value[m] = Xn[i, j]
-                    m += 1
+                    z += Xn[i, j] * w[j]
                 for j in range(J):
                     k = codes[i, j]
                     if k >= 0:
-                        index[m] = k
-                        value[m] = 1.0
-                        m += 1
-                index[m] = p
-                value[m] = 1.0
-                m += 1
-                for s in range(m):
-                    hs = h[i] * value[s]
-                    for t in range(m):
-                        G[index[s], index[t]] += hs * value[t]
+                        z += w[k]
+                e = math.exp(-abs(z))
+                hi = weight[i] * e / ((1.0 + e) * (1.0 + e))  # σ(z)(1 − σ(z)), either sign
+                _add_row(G, Xn, codes, i, hi, d, J, p)
             parts[c] = G
-        return parts.sum(axis=0)
+        return _finish_hessian(parts, d, p)
 
 
 def _n_chunks(n_samples: int, per_thread: int = 4) -> int:
@@ -246,6 +292,42 @@ def rmatvec(Xn: np.ndarray, codes: np.ndarray, u: np.ndarray, n_features: int) -
 
 def weighted_gram(Xn: np.ndarray, codes: np.ndarray, h: np.ndarray, n_features: int
                   ) -> np.ndarray:
-    """X̃ᵀ diag(h) X̃, of shape (n_features + 1, n_features + 1), the intercept's column last."""
+    """X̃ᵀ diag(h) X̃ with X̃ = [X_num | one-hot(codes) | 1], in one pass over the rows.
+
+    Written by blocks, never as a row's (d + J + 1)² outer product: per row
+    J(J − 1)/2 adds for the pairs of categorical columns, J for the levels'
+    (diagonal) blocks, d·J for numeric × level, d(d + 1)/2 for numeric × numeric.
+
+    Parameters
+    ----------
+    Xn : float64 array of shape (n_samples, d), C-contiguous
+    codes : int32 array of shape (n_samples, J), global column indices (≥ d) or −1
+    h : array of shape (n_samples,)
+    n_features : int
+
+    Returns
+    -------
+    H : float64 array of shape (n_features + 1, n_features + 1), the intercept's column last
+    """
     return _gram(Xn, codes, np.ascontiguousarray(h, dtype=np.float64), int(n_features),
                  _n_chunks(Xn.shape[0], 1))
+
+
+def binary_hessian(Xn: np.ndarray, codes: np.ndarray, weight: np.ndarray, w: np.ndarray,
+                   b: float) -> np.ndarray:
+    """X̃ᵀ diag(s·σ(z)(1 − σ(z))) X̃ for z = X̃ [w, b], logits and Hessian in one pass.
+
+    Parameters
+    ----------
+    Xn : float64 array of shape (n_samples, d), C-contiguous
+    codes : int32 array of shape (n_samples, J), global column indices (≥ d) or −1
+    weight : float64 array of shape (n_samples,)
+    w : float64 array of shape (n_features,)
+    b : float
+
+    Returns
+    -------
+    H : float64 array of shape (n_features + 1, n_features + 1), the intercept's column last
+    """
+    return _binary_hessian(Xn, codes, weight, np.ascontiguousarray(w, dtype=np.float64),
+                           float(b), _n_chunks(Xn.shape[0], 1))
