@@ -381,3 +381,20 @@ def test_coefficient_table_names_levels(penguin_fits):
         _warnings.simplefilter("ignore", UserWarning)  # penalized: p-values not classical
         table = penguin_fits.model.coef_table(penguin_fits.scaled, penguin_fits.y)
     assert ("Gentoo", "island[Torgersen]") in table.index
+
+
+def test_bench_section_races_every_contestant_to_the_optimum_and_counts_reads():
+    """`noloop bench --only categorical` on the quick table: every row at the optimum, reads said."""
+    from noloop.bench.categorical import section
+
+    report, lines = {}, []
+    section(report, number=9, quick=True, say=lines.append)
+    result = report["categorical"]
+    assert result["rows"][0]["contestant"] == "noloop lbfgs, table (codes)"
+    assert all(row["reached"] for row in result["rows"]), result["rows"]
+    evaluation = result["evaluation"]
+    assert evaluation["loss_gradient_reads"] == pytest.approx(
+        evaluation["loss_gradient_seconds"] / evaluation["read_seconds"])
+    assert result["encoding_seconds"] > 0
+    text = "\n".join(lines)
+    assert "vs noloop on the dense one-hot matrix" in text and "reads of the codes" in text

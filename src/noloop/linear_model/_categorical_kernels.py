@@ -13,7 +13,12 @@ evaluation reads X_num once and the codes once (J int32 per row, instead of
 the one-hot's n_levels float64 per row).
 
 Rows are split into chunks across threads (``prange``), each chunk with its
-own accumulator, as in :mod:`noloop.linear_model._kernels`.
+own accumulator, as in :mod:`noloop.linear_model._kernels`. The Newton
+Hessian X̃ᵀ diag(h) X̃ is never a sum of per-row outer products: levels of one
+column never meet, so its categorical part is one weighted histogram of level
+pairs per pair of columns (J(J − 1)/2 adds per row, plus J for the diagonal),
+built over blocks of rows with the threads splitting the pairs
+(:func:`weighted_gram`, :func:`binary_hessian`).
 """
 
 from __future__ import annotations
@@ -162,90 +167,98 @@ if numba is not None:
             parts[c, :] = g
         return parts.sum(axis=0)
 
-    @numba.njit(cache=True, nogil=True, inline="always")
-    def _add_row(G, Xn, codes, i, hi, d, J, p):  # pragma: no cover - compiled
-        # Row i's share of X̃ᵀ diag(h) X̃, X̃ = [x_num | one-hot(codes) | 1], written by
-        # blocks instead of as a (d + J + 1)² outer product: levels of one column never meet
-        # (the block is diagonal), so a categorical pair (j, l) adds h to one entry H[a, c],
-        # J(J − 1)/2 adds per row, a level's intercept entry is its diagonal entry (filled
-        # after the pass), and a numeric column scatter-adds x·h into the row's levels.
-        # Each off-diagonal entry is written once, on either side (the caller adds the
-        # transpose, so the diagonal is written halved). A row's codes name distinct
-        # columns, each column its own block of levels, as TableEncoding.encode gives.
-        for s in range(d):
-            hs = hi * Xn[i, s]
-            G[s, s] += 0.5 * hs * Xn[i, s]  # the diagonal is doubled by G + Gᵀ
-            for t in range(s + 1, d):
-                G[s, t] += hs * Xn[i, t]
-            for j in range(J):
-                k = codes[i, j]
-                if k >= 0:
-                    G[s, k] += hs
-            G[s, p] += hs
+    @numba.njit(parallel=True, fastmath={"reassoc", "contract"}, cache=True, nogil=True)
+    def _hessian_blocks(Xn, codes, weight, w, b, h, fused, n_threads, block
+                        ):  # pragma: no cover - compiled
+        # Rows in blocks that stay in cache. Per block, (1) the threads split its rows: each
+        # row's curvature h (from its logit when fused, else given), its codes copied
+        # column-major, and the numeric columns' entries into the thread's own partial sums;
+        # (2) the threads split the pairs of categorical columns (j ≤ l): the pair (j, l)
+        # owns the entries H[a, c] of its two columns' levels, so the threads write
+        # disjoint entries of one shared H — no copy per thread, and each pair's entries
+        # (at most L_j × L_l) stay hot in cache while the block's rows stream through.
+        n, d = Xn.shape
+        J = codes.shape[1]
+        p = w.shape[0]
+        n_pairs = J * (J + 1) // 2
+        first = np.empty(n_pairs, dtype=np.int64)
+        second = np.empty(n_pairs, dtype=np.int64)
+        m = 0
         for j in range(J):
-            a = codes[i, j]
-            if a < 0:
-                continue
-            G[a, a] += 0.5 * hi
-            for l in range(j + 1, J):
-                c = codes[i, l]
-                if c >= 0:
-                    G[a, c] += hi
-        G[p, p] += 0.5 * hi
-
-    @numba.njit(cache=True, nogil=True)
-    def _finish_hessian(parts, d, p):  # pragma: no cover - compiled
-        # sum the chunks' one-sided sums, add the transpose, and copy the levels' diagonal
-        # into the intercept's row and column (a level's column times the ones column)
-        G = parts[0].copy()
-        for c in range(1, parts.shape[0]):
-            G += parts[c]
+            for l in range(j, J):
+                first[m] = j
+                second[m] = l
+                m += 1
+        G = np.zeros((p + 1, p + 1))
+        partial = np.zeros((n_threads, d + 1, p + 1))
+        h_block = np.empty(block)
+        codes_block = np.empty((J, block), dtype=codes.dtype)
+        for start in range(0, n, block):
+            size = min(block, n - start)
+            per_thread = (size + n_threads - 1) // n_threads
+            for t in prange(n_threads):
+                A = partial[t]
+                for r in range(t * per_thread, min(size, (t + 1) * per_thread)):
+                    i = start + r
+                    if fused:
+                        z = b
+                        for j in range(d):
+                            z += Xn[i, j] * w[j]
+                        for j in range(J):
+                            k = codes[i, j]
+                            if k >= 0:
+                                z += w[k]
+                        e = math.exp(-abs(z))
+                        hi = weight[i] * e / ((1.0 + e) * (1.0 + e))  # σ(z)(1 − σ(z))
+                    else:
+                        hi = h[i]
+                    h_block[r] = hi
+                    for j in range(J):
+                        codes_block[j, r] = codes[i, j]
+                    for s in range(d):
+                        hs = hi * Xn[i, s]
+                        A[s, s] += 0.5 * hs * Xn[i, s]  # the diagonal is doubled by G + Gᵀ
+                        for u in range(s + 1, d):
+                            A[s, u] += hs * Xn[i, u]
+                        for j in range(J):
+                            k = codes[i, j]
+                            if k >= 0:
+                                A[s, k] += hs
+                        A[s, p] += hs
+                    A[d, p] += 0.5 * hi
+            for q in prange(n_pairs):
+                j = first[q]
+                l = second[q]
+                if j == l:
+                    for r in range(size):
+                        a = codes_block[j, r]
+                        if a >= 0:
+                            G[a, a] += 0.5 * h_block[r]
+                else:
+                    for r in range(size):
+                        a = codes_block[j, r]
+                        c = codes_block[l, r]
+                        if a >= 0 and c >= 0:
+                            G[a, c] += h_block[r]
+        for t in range(n_threads):
+            for s in range(d):
+                for u in range(p + 1):
+                    G[s, u] += partial[t, s, u]
+            G[p, p] += partial[t, d, p]
         H = G + G.T
-        for k in range(d, p):
+        for k in range(d, p):  # a level's column times the ones column: its diagonal entry
             H[k, p] = H[k, k]
             H[p, k] = H[k, k]
         return H
 
-    @numba.njit(parallel=True, fastmath={"reassoc", "contract"}, cache=True, nogil=True)
-    def _gram(Xn, codes, h, p, n_chunks):  # pragma: no cover - compiled
-        n, d = Xn.shape
-        J = codes.shape[1]
-        parts = np.zeros((n_chunks, p + 1, p + 1))
-        chunk = (n + n_chunks - 1) // n_chunks
-        for c in prange(n_chunks):
-            G = np.zeros((p + 1, p + 1))
-            for i in range(c * chunk, min(n, (c + 1) * chunk)):
-                _add_row(G, Xn, codes, i, h[i], d, J, p)
-            parts[c] = G
-        return _finish_hessian(parts, d, p)
-
-    @numba.njit(parallel=True, fastmath={"reassoc", "contract"}, cache=True, nogil=True)
-    def _binary_hessian(Xn, codes, weight, w, b, n_chunks):  # pragma: no cover - compiled
-        # the logits, σ(z)(1 − σ(z)) and the Hessian's entries in one pass over the rows
-        n, d = Xn.shape
-        J = codes.shape[1]
-        p = w.shape[0]
-        parts = np.zeros((n_chunks, p + 1, p + 1))
-        chunk = (n + n_chunks - 1) // n_chunks
-        for c in prange(n_chunks):
-            G = np.zeros((p + 1, p + 1))
-            for i in range(c * chunk, min(n, (c + 1) * chunk)):
-                z = b
-                for j in range(d):
-                    z += Xn[i, j] * w[j]
-                for j in range(J):
-                    k = codes[i, j]
-                    if k >= 0:
-                        z += w[k]
-                e = math.exp(-abs(z))
-                hi = weight[i] * e / ((1.0 + e) * (1.0 + e))  # σ(z)(1 − σ(z)), either sign
-                _add_row(G, Xn, codes, i, hi, d, J, p)
-            parts[c] = G
-        return _finish_hessian(parts, d, p)
-
 
 def _n_chunks(n_samples: int, per_thread: int = 4) -> int:
     return max(1, min(n_samples, per_thread * numba.get_num_threads()))
+
+
+def _block(codes: np.ndarray) -> int:
+    """Rows per block of the Hessian: the block's codes (int32) and curvatures stay within ~320 KiB."""
+    return int(min(8192, max(1024, 65536 // max(codes.shape[1], 1))))
 
 
 def binary_loss_gradient(Xn: np.ndarray, codes: np.ndarray, y: np.ndarray, weight: np.ndarray,
@@ -295,8 +308,9 @@ def weighted_gram(Xn: np.ndarray, codes: np.ndarray, h: np.ndarray, n_features: 
     """X̃ᵀ diag(h) X̃ with X̃ = [X_num | one-hot(codes) | 1], in one pass over the rows.
 
     Written by blocks, never as a row's (d + J + 1)² outer product: per row
-    J(J − 1)/2 adds for the pairs of categorical columns, J for the levels'
-    (diagonal) blocks, d·J for numeric × level, d(d + 1)/2 for numeric × numeric.
+    J(J − 1)/2 adds for the pairs of categorical columns (pairwise weighted level
+    histograms), J for the levels' (diagonal) blocks, d·J for numeric × level,
+    d(d + 1)/2 for numeric × numeric; a level's intercept entry is its diagonal one.
 
     Parameters
     ----------
@@ -309,8 +323,9 @@ def weighted_gram(Xn: np.ndarray, codes: np.ndarray, h: np.ndarray, n_features: 
     -------
     H : float64 array of shape (n_features + 1, n_features + 1), the intercept's column last
     """
-    return _gram(Xn, codes, np.ascontiguousarray(h, dtype=np.float64), int(n_features),
-                 _n_chunks(Xn.shape[0], 1))
+    weight = np.ascontiguousarray(h, dtype=np.float64)
+    return _hessian_blocks(Xn, codes, weight, np.zeros(int(n_features)), 0.0, weight, False,
+                           numba.get_num_threads(), _block(codes))
 
 
 def binary_hessian(Xn: np.ndarray, codes: np.ndarray, weight: np.ndarray, w: np.ndarray,
@@ -329,5 +344,6 @@ def binary_hessian(Xn: np.ndarray, codes: np.ndarray, weight: np.ndarray, w: np.
     -------
     H : float64 array of shape (n_features + 1, n_features + 1), the intercept's column last
     """
-    return _binary_hessian(Xn, codes, weight, np.ascontiguousarray(w, dtype=np.float64),
-                           float(b), _n_chunks(Xn.shape[0], 1))
+    weight = np.ascontiguousarray(weight, dtype=np.float64)
+    return _hessian_blocks(Xn, codes, weight, np.ascontiguousarray(w, dtype=np.float64), float(b),
+                           weight, True, numba.get_num_threads(), _block(codes))
