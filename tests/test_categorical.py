@@ -398,3 +398,25 @@ def test_bench_section_races_every_contestant_to_the_optimum_and_counts_reads():
     assert result["encoding_seconds"] > 0
     text = "\n".join(lines)
     assert "vs noloop on the dense one-hot matrix" in text and "reads of the codes" in text
+
+
+@pytest.mark.parametrize("y", [
+    np.array([5, 3, 5, -2]), np.array([1, 0, 1], dtype=np.uint8),
+    np.array([-128, 127, -128], dtype=np.int8), np.array([2**64 - 1, 2**64 - 3], dtype=np.uint64),
+    np.array([2**40, 7]), np.array([True, False, True]), np.array(["b", "a", "b"]),
+    np.array([1.0, 0.0, 1.0]),
+], ids=["int64", "uint8", "int8-full-range", "uint64-top", "wide-range", "bool", "text", "float"])
+def test_class_labels_by_counting_equal_numpy_unique(y):
+    from noloop.linear_model._categorical import _classes
+
+    classes, indices = _classes(y)
+    expected_classes, expected_indices = np.unique(y, return_inverse=True)
+    assert classes.dtype == expected_classes.dtype
+    np.testing.assert_array_equal(classes, expected_classes)
+    np.testing.assert_array_equal(indices, expected_indices)
+
+
+def test_continuous_labels_are_refused_on_the_table():
+    frame, *_ = make_table(n=20)
+    with pytest.raises(ValueError, match="Unknown label type: continuous"):
+        LogisticRegression(missing="impute").fit(frame, np.linspace(0, 1, 20))

@@ -31,7 +31,7 @@ import numpy as np
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see _kernels.py
 
 __all__ = ["binary_loss_gradient", "multinomial_loss_gradient", "logits", "rmatvec",
-           "weighted_gram", "binary_hessian", "available"]
+           "weighted_gram", "binary_hessian", "gather_codes", "available"]
 
 try:
     import numba
@@ -252,6 +252,12 @@ if numba is not None:
         return H
 
 
+    @numba.njit(parallel=True, cache=True, nogil=True)
+    def _gather_column(keys, table, codes, j):  # pragma: no cover - compiled
+        for i in prange(keys.shape[0]):
+            codes[i, j] = table[keys[i] + 1]
+
+
 def _n_chunks(n_samples: int, per_thread: int = 4) -> int:
     return max(1, min(n_samples, per_thread * numba.get_num_threads()))
 
@@ -347,3 +353,28 @@ def binary_hessian(Xn: np.ndarray, codes: np.ndarray, weight: np.ndarray, w: np.
     weight = np.ascontiguousarray(weight, dtype=np.float64)
     return _hessian_blocks(Xn, codes, weight, np.ascontiguousarray(w, dtype=np.float64), float(b),
                            weight, True, numba.get_num_threads(), _block(codes))
+
+
+def gather_codes(columns: list[tuple[np.ndarray, np.ndarray]], n_samples: int) -> np.ndarray:
+    """codes[i, j] = table_j[keys_j[i] + 1] for each column's (keys_j, table_j).
+
+    Each column's keys are read as they come (the int8 or int16 codes of a pandas
+    categorical, say), with no int32 copy of them: a fresh array of that size
+    costs as much in page faults as the lookup itself.
+
+    Parameters
+    ----------
+    columns : list of J pairs (keys, table)
+        keys : int array of shape (n_samples,), from −1 to ``len(table) − 2``;
+        table : int32 array, the column's global codes by key + 1.
+    n_samples : int
+
+    Returns
+    -------
+    codes : int32 array of shape (n_samples, J), C-contiguous
+    """
+    codes = np.empty((n_samples, len(columns)), dtype=np.int32)
+    for j, (keys, table) in enumerate(columns):
+        _gather_column(np.ascontiguousarray(keys), np.ascontiguousarray(table, dtype=np.int32),
+                       codes, j)
+    return codes
