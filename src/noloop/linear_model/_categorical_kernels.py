@@ -31,7 +31,7 @@ import numpy as np
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see _kernels.py
 
 __all__ = ["binary_loss_gradient", "multinomial_loss_gradient", "logits", "rmatvec",
-           "weighted_gram", "binary_hessian", "gather_codes", "available"]
+           "weighted_gram", "binary_hessian", "gather_codes", "compile_all", "available"]
 
 try:
     import numba
@@ -378,3 +378,26 @@ def gather_codes(columns: list[tuple[np.ndarray, np.ndarray]], n_samples: int) -
         _gather_column(np.ascontiguousarray(keys), np.ascontiguousarray(table, dtype=np.int32),
                        codes, j)
     return codes
+
+
+def compile_all() -> None:
+    """Compile (or load from numba's cache) every signature a fit or prediction on a table uses.
+
+    Binary and softmax, the Hessian fused and from given curvatures, and the
+    code lookup for each integer width pandas gives a categorical's codes.
+    Called by ``python -m noloop.linear_model._kernels`` (``make install``).
+    """
+    if numba is None:
+        return
+    Xn, codes = np.zeros((2, 1)), np.array([[1], [2]], dtype=np.int32)
+    weight, w = np.full(2, 0.5), np.zeros(3)
+    binary_loss_gradient(Xn, codes, np.zeros(2), weight, w, 0.0)
+    multinomial_loss_gradient(Xn, codes, np.zeros(2, dtype=np.int64), weight, np.zeros((3, 3)),
+                              np.zeros(3))
+    logits(Xn, codes, np.zeros((1, 3)), np.zeros(1))
+    rmatvec(Xn, codes, weight, 3)
+    weighted_gram(Xn, codes, weight, 3)
+    binary_hessian(Xn, codes, weight, w, 0.0)
+    table = np.array([-1, 1, 2], dtype=np.int32)
+    gather_codes([(np.array([0, 1], dtype=dtype), table)
+                  for dtype in (np.int8, np.int16, np.int32, np.int64)], 2)
