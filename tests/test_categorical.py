@@ -88,6 +88,57 @@ def test_data_term_equals_the_dense_one_hot_term(multinomial):
     np.testing.assert_allclose(table.gram_matvec(v), dense.gram_matvec(v), rtol=1e-10, atol=1e-13)
 
 
+def coded_matrix(n=500, d=2, levels=(3, 6, 4), seed=0, column_order=None):
+    """(X_num, codes, X̃): random numeric columns and codes, and the dense [X_num | one-hot | 1].
+
+    ``column_order`` permutes which block of levels each codes column points into
+    (the kernels must not rely on a row's codes increasing); a few codes are −1.
+    """
+    rng = np.random.default_rng(seed)
+    offsets = d + np.concatenate([[0], np.cumsum(levels)[:-1]])
+    p = d + sum(levels)
+    order = range(len(levels)) if column_order is None else column_order
+    codes = np.stack([rng.integers(0, levels[j], n) + offsets[j] for j in order], axis=1)
+    codes[rng.uniform(size=codes.shape) < 0.05] = -1
+    X_num = rng.normal(size=(n, d))
+    dense = np.zeros((n, p + 1))
+    dense[:, :d], dense[:, p] = X_num, 1.0
+    for j in range(codes.shape[1]):
+        known = codes[:, j] >= 0
+        dense[np.flatnonzero(known), codes[known, j]] = 1.0
+    return X_num, codes.astype(np.int32), dense
+
+
+@pytest.mark.parametrize("d, column_order", [(0, None), (2, None), (3, [2, 0, 1])])
+def test_hessian_from_the_codes_equals_the_one_hot_gram(d, column_order):
+    """Pairwise level histograms give X̃ᵀ diag(h) X̃ of the one-hot expansion to 1e-10."""
+    from noloop.linear_model import _categorical_kernels as kernels
+
+    X_num, codes, dense = coded_matrix(d=d, column_order=column_order)
+    p = dense.shape[1] - 1
+    rng = np.random.default_rng(1)
+    h = rng.uniform(0.1, 2.0, size=len(dense))
+    expected = dense.T @ (h[:, None] * dense)
+    np.testing.assert_allclose(kernels.weighted_gram(X_num, codes, h, p), expected,
+                               rtol=1e-10, atol=1e-12)
+    # the fused binary kernel: logits, s·σ(z)(1 − σ(z)) and the Gram in one pass
+    w, b, s = rng.normal(size=p), 0.3, rng.uniform(0.5, 2.0, size=len(dense))
+    z = dense[:, :p] @ w + b
+    sigma = 1 / (1 + np.exp(-z))
+    expected = dense.T @ ((s * sigma * (1 - sigma))[:, None] * dense)
+    np.testing.assert_allclose(kernels.binary_hessian(X_num, codes, s, w, b), expected,
+                               rtol=1e-10, atol=1e-12)
+    # the data term, with and without an intercept, against the dense one
+    Y = (rng.uniform(size=(len(dense), 1)) < 0.5).astype(float)
+    for fit_intercept in (True, False):
+        table = CategoricalData(np.ascontiguousarray(X_num), codes, Y, s / s.sum(), p,
+                                fit_intercept)
+        on_dense = DenseData(np.ascontiguousarray(dense[:, :p]), Y, s / s.sum(), fit_intercept)
+        coef = rng.normal(size=table.layout.shape)
+        np.testing.assert_allclose(table.hessian(coef), on_dense.hessian(coef), rtol=1e-10,
+                                   atol=1e-13)
+
+
 @pytest.mark.parametrize("solver", ["lbfgs", "newton-cholesky"])
 def test_fit_on_the_table_equals_the_fit_on_the_one_hot_matrix_with_weights(solver):
     frame, y, y3, weight = make_table()
@@ -330,3 +381,42 @@ def test_coefficient_table_names_levels(penguin_fits):
         _warnings.simplefilter("ignore", UserWarning)  # penalized: p-values not classical
         table = penguin_fits.model.coef_table(penguin_fits.scaled, penguin_fits.y)
     assert ("Gentoo", "island[Torgersen]") in table.index
+
+
+def test_bench_section_races_every_contestant_to_the_optimum_and_counts_reads():
+    """`noloop bench --only categorical` on the quick table: every row at the optimum, reads said."""
+    from noloop.bench.categorical import section
+
+    report, lines = {}, []
+    section(report, number=9, quick=True, say=lines.append)
+    result = report["categorical"]
+    assert result["rows"][0]["contestant"] == "noloop lbfgs, table (codes)"
+    assert all(row["reached"] for row in result["rows"]), result["rows"]
+    evaluation = result["evaluation"]
+    assert evaluation["loss_gradient_reads"] == pytest.approx(
+        evaluation["loss_gradient_seconds"] / evaluation["read_seconds"])
+    assert result["encoding_seconds"] > 0
+    text = "\n".join(lines)
+    assert "vs noloop on the dense one-hot matrix" in text and "reads of the codes" in text
+
+
+@pytest.mark.parametrize("y", [
+    np.array([5, 3, 5, -2]), np.array([1, 0, 1], dtype=np.uint8),
+    np.array([-128, 127, -128], dtype=np.int8), np.array([2**64 - 1, 2**64 - 3], dtype=np.uint64),
+    np.array([2**40, 7]), np.array([True, False, True]), np.array(["b", "a", "b"]),
+    np.array([1.0, 0.0, 1.0]),
+], ids=["int64", "uint8", "int8-full-range", "uint64-top", "wide-range", "bool", "text", "float"])
+def test_class_labels_by_counting_equal_numpy_unique(y):
+    from noloop.linear_model._categorical import _classes
+
+    classes, indices = _classes(y)
+    expected_classes, expected_indices = np.unique(y, return_inverse=True)
+    assert classes.dtype == expected_classes.dtype
+    np.testing.assert_array_equal(classes, expected_classes)
+    np.testing.assert_array_equal(indices, expected_indices)
+
+
+def test_continuous_labels_are_refused_on_the_table():
+    frame, *_ = make_table(n=20)
+    with pytest.raises(ValueError, match="Unknown label type: continuous"):
+        LogisticRegression(missing="impute").fit(frame, np.linspace(0, 1, 20))

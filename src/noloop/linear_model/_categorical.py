@@ -75,12 +75,13 @@ def _column_stats(values: Any, name: str) -> dict[str, Any]:
     import pandas as pd
 
     _check_not_dates(values, name)
-    absent = values.isna().to_numpy()
     if isinstance(values.dtype, pd.CategoricalDtype):  # the categories in use, without a pass of str()
-        codes = values.cat.codes.to_numpy()
-        used = np.bincount(codes[codes >= 0], minlength=len(values.cat.categories)) > 0
-        return {"n_missing": int(absent.sum()),
-                "levels": values.cat.categories[used].astype(str).tolist()}
+        # one count per category, a missing cell's code −1 counted first
+        counts = np.bincount(values.cat.codes.to_numpy().astype(np.intp) + 1,
+                             minlength=len(values.cat.categories) + 1)
+        return {"n_missing": int(counts[0]),
+                "levels": values.cat.categories[counts[1:] > 0].astype(str).tolist()}
+    absent = values.isna().to_numpy()
     if _is_categorical_dtype(values.dtype):
         return {"n_missing": int(absent.sum()),
                 "levels": pd.unique(values[~absent].astype(str)).tolist()}
@@ -299,23 +300,36 @@ class TableEncoding:
             X_num[:, index] = array
         for index, name in enumerate(self.indicators):
             X_num[:, len(self.numeric) + index] = frame[name].isna().to_numpy()
-        codes = np.empty((n, len(self.categorical)), dtype=np.int32)
-        for j, (name, levels, missing_level) in enumerate(self.categorical):
-            codes[:, j] = self._codes(frame[name], name, levels, missing_level,
-                                      int(self.offsets[j]), handle_unknown, source)
-        return X_num, codes
+        from noloop.linear_model import _categorical_kernels as kernels
 
-    def _codes(self, values: Any, name: str, levels: list[str], missing_level: str | None,
-               offset: int, handle_unknown: str, source: str) -> np.ndarray:
+        columns = [self._rows_and_table(frame[name], name, levels, missing_level,
+                                        int(self.offsets[j]), handle_unknown, source)
+                   for j, (name, levels, missing_level) in enumerate(self.categorical)]
+        return X_num, kernels.gather_codes(columns, n)
+
+    def _rows_and_table(self, values: Any, name: str, levels: list[str],
+                        missing_level: str | None, offset: int, handle_unknown: str,
+                        source: str) -> tuple[np.ndarray, np.ndarray]:
+        """One column's codes as (rows, table): row i's global code is ``table[rows[i] + 1]``.
+
+        ``table`` is short (one entry per category or level, and one for "none");
+        :func:`~._categorical_kernels.gather_codes` looks every column up in one pass.
+        """
         import pandas as pd
 
         index = pd.Index(levels)
         if isinstance(values.dtype, pd.CategoricalDtype):
-            # map the (few) categories, then gather by the column's own codes: no string hashing per row
-            mapping = index.get_indexer(values.cat.categories.astype(str))
+            # map the (few) categories, then look rows up by the column's own codes: no string
+            # hashing per row; a missing cell's own code −1 reads the table's first entry
             own = values.cat.codes.to_numpy()
-            local = np.where(own >= 0, mapping[np.maximum(own, 0)], -1).astype(np.int64)
+            lookup = index.get_indexer(values.cat.categories.astype(str))
             absent = own < 0
+            n_absent = int(np.count_nonzero(absent))
+            if (lookup.size == 0 or lookup.min() >= 0) and (
+                    n_absent == 0 or (self.missing == "impute" and missing_level is not None)):
+                # every category is a level and every missing cell has one
+                return own, np.concatenate([[len(levels)], lookup]).astype(np.int32) + offset
+            local = np.append(lookup, -1)[own]
         else:
             absent = values.isna().to_numpy()
             local = index.get_indexer(values.astype(str).to_numpy())
@@ -338,7 +352,9 @@ class TableEncoding:
             warnings.warn(f"column {name!r}: {int(unknown.sum())} row(s) hold level(s) not seen "
                           f"in fit ({what}); they contribute nothing to the logits",
                           UserWarning, stacklevel=4)
-        return np.where(unknown, -1, local + offset).astype(np.int32)
+        # local: −1 (no coefficient) or a level, the missing level last
+        table = np.concatenate([[-1], offset + np.arange(len(levels) + 1)]).astype(np.int32)
+        return local, table
 
     # ------------------------------------------------------------ as data
 
@@ -497,8 +513,13 @@ class CategoricalData:
         """The unpenalized Hessian (n_outputs · n_dof, n_outputs · n_dof), blocks X̃ᵀ diag(h) X̃."""
         from noloop.linear_model import _categorical_kernels as kernels
 
-        P = probabilities(self.logits(coef), np)
         n_outputs, n_dof = self.layout.shape
+        if not self.layout.multinomial:  # logits, curvature and Hessian in one pass
+            W, b = self._split(coef)
+            H = kernels.binary_hessian(self.X_num, self.codes, self.normalized_weight, W[0],
+                                       float(b[0]))
+            return np.ascontiguousarray(H[:n_dof, :n_dof])
+        P = probabilities(self.logits(coef), np)
         H = np.zeros((n_outputs * n_dof, n_outputs * n_dof))
         for k in range(n_outputs):
             for j in range(k, n_outputs):
@@ -595,15 +616,36 @@ class _Table:
 TABLE = _Table()
 
 
+def _classes(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(y, return_inverse=True)`` of class labels, checked as classification targets.
+
+    Integer labels of a modest range take one counting pass instead of a sort
+    (and are always valid targets); other labels go through scikit-learn's
+    check and ``np.unique``.
+    """
+    if y.dtype.kind in "iu" and y.size:
+        low, high = int(y.min()), int(y.max())
+        if high - low < 1 << 20:
+            # in int64 (a narrow signed type would overflow); unsigned values never fall below low
+            offset = (y - y.dtype.type(low)).astype(np.int64) if y.dtype.kind == "u" else \
+                y.astype(np.int64) - low
+            present = np.bincount(offset, minlength=high - low + 1) > 0
+            position = np.cumsum(present) - 1
+            classes = np.flatnonzero(present).astype(y.dtype) + y.dtype.type(low)
+            return classes, position[offset]
+    from sklearn.utils.multiclass import check_classification_targets
+
+    check_classification_targets(y)
+    return np.unique(y, return_inverse=True)
+
+
 def _table_problem(estimator: Any, encoding: TableEncoding, X_num: np.ndarray, codes: np.ndarray,
                    y: Any, sample_weight: Any) -> Problem:
     """The fit's problem over an encoded table: labels, weights, penalty and the data term."""
-    from sklearn.utils.multiclass import check_classification_targets
     from sklearn.utils.validation import _check_sample_weight, column_or_1d
 
     y = column_or_1d(np.asarray(y) if not hasattr(y, "shape") else y, warn=True)
-    check_classification_targets(y)
-    classes, indices = np.unique(y, return_inverse=True)
+    classes, indices = _classes(y)
     if indices.shape[0] != X_num.shape[0]:
         raise ValueError(f"X and y must have the same number of samples; got {X_num.shape[0]} "
                          f"rows in X and {indices.shape[0]} labels in y")

@@ -13,7 +13,12 @@ evaluation reads X_num once and the codes once (J int32 per row, instead of
 the one-hot's n_levels float64 per row).
 
 Rows are split into chunks across threads (``prange``), each chunk with its
-own accumulator, as in :mod:`noloop.linear_model._kernels`.
+own accumulator, as in :mod:`noloop.linear_model._kernels`. The Newton
+Hessian X̃ᵀ diag(h) X̃ is never a sum of per-row outer products: levels of one
+column never meet, so its categorical part is one weighted histogram of level
+pairs per pair of columns (J(J − 1)/2 adds per row, plus J for the diagonal),
+built over blocks of rows with the threads splitting the pairs
+(:func:`weighted_gram`, :func:`binary_hessian`).
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import numpy as np
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see _kernels.py
 
 __all__ = ["binary_loss_gradient", "multinomial_loss_gradient", "logits", "rmatvec",
-           "weighted_gram", "available"]
+           "weighted_gram", "binary_hessian", "gather_codes", "compile_all", "available"]
 
 try:
     import numba
@@ -162,44 +167,104 @@ if numba is not None:
             parts[c, :] = g
         return parts.sum(axis=0)
 
-    @numba.njit(parallel=True, cache=True, nogil=True)
-    def _gram(Xn, codes, h, p, n_chunks):  # pragma: no cover - compiled
-        # X̃ᵀ diag(h) X̃ with X̃ = [x_num | one-hot | 1]: per row, only d + J + 1 entries
-        # are nonzero, so each row adds a (d + J + 1)² outer product
+    @numba.njit(parallel=True, fastmath={"reassoc", "contract"}, cache=True, nogil=True)
+    def _hessian_blocks(Xn, codes, weight, w, b, h, fused, n_threads, block
+                        ):  # pragma: no cover - compiled
+        # Rows in blocks that stay in cache. Per block, (1) the threads split its rows: each
+        # row's curvature h (from its logit when fused, else given), its codes copied
+        # column-major, and the numeric columns' entries into the thread's own partial sums;
+        # (2) the threads split the pairs of categorical columns (j ≤ l): the pair (j, l)
+        # owns the entries H[a, c] of its two columns' levels, so the threads write
+        # disjoint entries of one shared H — no copy per thread, and each pair's entries
+        # (at most L_j × L_l) stay hot in cache while the block's rows stream through.
         n, d = Xn.shape
         J = codes.shape[1]
-        q = d + J + 1
-        parts = np.zeros((n_chunks, p + 1, p + 1))
-        chunk = (n + n_chunks - 1) // n_chunks
-        for c in prange(n_chunks):
-            G = np.zeros((p + 1, p + 1))
-            index = np.empty(q, dtype=np.int64)
-            value = np.empty(q)
-            for i in range(c * chunk, min(n, (c + 1) * chunk)):
-                m = 0
-                for j in range(d):
-                    index[m] = j
-                    value[m] = Xn[i, j]
-                    m += 1
-                for j in range(J):
-                    k = codes[i, j]
-                    if k >= 0:
-                        index[m] = k
-                        value[m] = 1.0
-                        m += 1
-                index[m] = p
-                value[m] = 1.0
+        p = w.shape[0]
+        n_pairs = J * (J + 1) // 2
+        first = np.empty(n_pairs, dtype=np.int64)
+        second = np.empty(n_pairs, dtype=np.int64)
+        m = 0
+        for j in range(J):
+            for l in range(j, J):
+                first[m] = j
+                second[m] = l
                 m += 1
-                for s in range(m):
-                    hs = h[i] * value[s]
-                    for t in range(m):
-                        G[index[s], index[t]] += hs * value[t]
-            parts[c] = G
-        return parts.sum(axis=0)
+        G = np.zeros((p + 1, p + 1))
+        partial = np.zeros((n_threads, d + 1, p + 1))
+        h_block = np.empty(block)
+        codes_block = np.empty((J, block), dtype=codes.dtype)
+        for start in range(0, n, block):
+            size = min(block, n - start)
+            per_thread = (size + n_threads - 1) // n_threads
+            for t in prange(n_threads):
+                A = partial[t]
+                for r in range(t * per_thread, min(size, (t + 1) * per_thread)):
+                    i = start + r
+                    if fused:
+                        z = b
+                        for j in range(d):
+                            z += Xn[i, j] * w[j]
+                        for j in range(J):
+                            k = codes[i, j]
+                            if k >= 0:
+                                z += w[k]
+                        e = math.exp(-abs(z))
+                        hi = weight[i] * e / ((1.0 + e) * (1.0 + e))  # σ(z)(1 − σ(z))
+                    else:
+                        hi = h[i]
+                    h_block[r] = hi
+                    for j in range(J):
+                        codes_block[j, r] = codes[i, j]
+                    for s in range(d):
+                        hs = hi * Xn[i, s]
+                        A[s, s] += 0.5 * hs * Xn[i, s]  # the diagonal is doubled by G + Gᵀ
+                        for u in range(s + 1, d):
+                            A[s, u] += hs * Xn[i, u]
+                        for j in range(J):
+                            k = codes[i, j]
+                            if k >= 0:
+                                A[s, k] += hs
+                        A[s, p] += hs
+                    A[d, p] += 0.5 * hi
+            for q in prange(n_pairs):
+                j = first[q]
+                l = second[q]
+                if j == l:
+                    for r in range(size):
+                        a = codes_block[j, r]
+                        if a >= 0:
+                            G[a, a] += 0.5 * h_block[r]
+                else:
+                    for r in range(size):
+                        a = codes_block[j, r]
+                        c = codes_block[l, r]
+                        if a >= 0 and c >= 0:
+                            G[a, c] += h_block[r]
+        for t in range(n_threads):
+            for s in range(d):
+                for u in range(p + 1):
+                    G[s, u] += partial[t, s, u]
+            G[p, p] += partial[t, d, p]
+        H = G + G.T
+        for k in range(d, p):  # a level's column times the ones column: its diagonal entry
+            H[k, p] = H[k, k]
+            H[p, k] = H[k, k]
+        return H
+
+
+    @numba.njit(parallel=True, cache=True, nogil=True)
+    def _gather_column(keys, table, codes, j):  # pragma: no cover - compiled
+        for i in prange(keys.shape[0]):
+            codes[i, j] = table[keys[i] + 1]
 
 
 def _n_chunks(n_samples: int, per_thread: int = 4) -> int:
     return max(1, min(n_samples, per_thread * numba.get_num_threads()))
+
+
+def _block(codes: np.ndarray) -> int:
+    """Rows per block of the Hessian: the block's codes (int32) and curvatures stay within ~320 KiB."""
+    return int(min(8192, max(1024, 65536 // max(codes.shape[1], 1))))
 
 
 def binary_loss_gradient(Xn: np.ndarray, codes: np.ndarray, y: np.ndarray, weight: np.ndarray,
@@ -246,6 +311,93 @@ def rmatvec(Xn: np.ndarray, codes: np.ndarray, u: np.ndarray, n_features: int) -
 
 def weighted_gram(Xn: np.ndarray, codes: np.ndarray, h: np.ndarray, n_features: int
                   ) -> np.ndarray:
-    """X̃ᵀ diag(h) X̃, of shape (n_features + 1, n_features + 1), the intercept's column last."""
-    return _gram(Xn, codes, np.ascontiguousarray(h, dtype=np.float64), int(n_features),
-                 _n_chunks(Xn.shape[0], 1))
+    """X̃ᵀ diag(h) X̃ with X̃ = [X_num | one-hot(codes) | 1], in one pass over the rows.
+
+    Written by blocks, never as a row's (d + J + 1)² outer product: per row
+    J(J − 1)/2 adds for the pairs of categorical columns (pairwise weighted level
+    histograms), J for the levels' (diagonal) blocks, d·J for numeric × level,
+    d(d + 1)/2 for numeric × numeric; a level's intercept entry is its diagonal one.
+
+    Parameters
+    ----------
+    Xn : float64 array of shape (n_samples, d), C-contiguous
+    codes : int32 array of shape (n_samples, J), global column indices (≥ d) or −1
+    h : array of shape (n_samples,)
+    n_features : int
+
+    Returns
+    -------
+    H : float64 array of shape (n_features + 1, n_features + 1), the intercept's column last
+    """
+    weight = np.ascontiguousarray(h, dtype=np.float64)
+    return _hessian_blocks(Xn, codes, weight, np.zeros(int(n_features)), 0.0, weight, False,
+                           numba.get_num_threads(), _block(codes))
+
+
+def binary_hessian(Xn: np.ndarray, codes: np.ndarray, weight: np.ndarray, w: np.ndarray,
+                   b: float) -> np.ndarray:
+    """X̃ᵀ diag(s·σ(z)(1 − σ(z))) X̃ for z = X̃ [w, b], logits and Hessian in one pass.
+
+    Parameters
+    ----------
+    Xn : float64 array of shape (n_samples, d), C-contiguous
+    codes : int32 array of shape (n_samples, J), global column indices (≥ d) or −1
+    weight : float64 array of shape (n_samples,)
+    w : float64 array of shape (n_features,)
+    b : float
+
+    Returns
+    -------
+    H : float64 array of shape (n_features + 1, n_features + 1), the intercept's column last
+    """
+    weight = np.ascontiguousarray(weight, dtype=np.float64)
+    return _hessian_blocks(Xn, codes, weight, np.ascontiguousarray(w, dtype=np.float64), float(b),
+                           weight, True, numba.get_num_threads(), _block(codes))
+
+
+def gather_codes(columns: list[tuple[np.ndarray, np.ndarray]], n_samples: int) -> np.ndarray:
+    """codes[i, j] = table_j[keys_j[i] + 1] for each column's (keys_j, table_j).
+
+    Each column's keys are read as they come (the int8 or int16 codes of a pandas
+    categorical, say), with no int32 copy of them: a fresh array of that size
+    costs as much in page faults as the lookup itself.
+
+    Parameters
+    ----------
+    columns : list of J pairs (keys, table)
+        keys : int array of shape (n_samples,), from −1 to ``len(table) − 2``;
+        table : int32 array, the column's global codes by key + 1.
+    n_samples : int
+
+    Returns
+    -------
+    codes : int32 array of shape (n_samples, J), C-contiguous
+    """
+    codes = np.empty((n_samples, len(columns)), dtype=np.int32)
+    for j, (keys, table) in enumerate(columns):
+        _gather_column(np.ascontiguousarray(keys), np.ascontiguousarray(table, dtype=np.int32),
+                       codes, j)
+    return codes
+
+
+def compile_all() -> None:
+    """Compile (or load from numba's cache) every signature a fit or prediction on a table uses.
+
+    Binary and softmax, the Hessian fused and from given curvatures, and the
+    code lookup for each integer width pandas gives a categorical's codes.
+    Called by ``python -m noloop.linear_model._kernels`` (``make install``).
+    """
+    if numba is None:
+        return
+    Xn, codes = np.zeros((2, 1)), np.array([[1], [2]], dtype=np.int32)
+    weight, w = np.full(2, 0.5), np.zeros(3)
+    binary_loss_gradient(Xn, codes, np.zeros(2), weight, w, 0.0)
+    multinomial_loss_gradient(Xn, codes, np.zeros(2, dtype=np.int64), weight, np.zeros((3, 3)),
+                              np.zeros(3))
+    logits(Xn, codes, np.zeros((1, 3)), np.zeros(1))
+    rmatvec(Xn, codes, weight, 3)
+    weighted_gram(Xn, codes, weight, 3)
+    binary_hessian(Xn, codes, weight, w, 0.0)
+    table = np.array([-1, 1, 2], dtype=np.int32)
+    gather_codes([(np.array([0, 1], dtype=dtype), table)
+                  for dtype in (np.int8, np.int16, np.int32, np.int64)], 2)

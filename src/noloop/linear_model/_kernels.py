@@ -185,9 +185,10 @@ def compile_all() -> None:
             binary_loss_gradient(X, np.zeros(2), weight, np.zeros(2), 0.0)
             multinomial_loss_gradient(X, np.zeros(2, dtype=np.int64), weight, np.zeros((3, 2)),
                                       np.zeros(3))
-    from noloop.linear_model import _sparse_kernels
+    from noloop.linear_model import _categorical_kernels, _sparse_kernels
 
     _sparse_kernels.compile_all()
+    _categorical_kernels.compile_all()
 
 
 if __name__ == "__main__":
