@@ -407,9 +407,9 @@ def test_bench_section_races_every_contestant_to_the_optimum_and_counts_reads():
     np.array([1.0, 0.0, 1.0]),
 ], ids=["int64", "uint8", "int8-full-range", "uint64-top", "wide-range", "bool", "text", "float"])
 def test_class_labels_by_counting_equal_numpy_unique(y):
-    from noloop.linear_model._categorical import _classes
+    from noloop.linear_model._in_memory import class_indices
 
-    classes, indices = _classes(y)
+    classes, indices = class_indices(y)
     expected_classes, expected_indices = np.unique(y, return_inverse=True)
     assert classes.dtype == expected_classes.dtype
     np.testing.assert_array_equal(classes, expected_classes)

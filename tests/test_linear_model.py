@@ -241,21 +241,6 @@ def test_warm_start_with_other_classes_or_features_is_an_error():
         model.fit(X[y < 2], y[y < 2])
 
 
-@pytest.mark.parametrize("y", [
-    np.array([1, 0, 1, 1]), np.array([-128, 127, 0, 5, 0], dtype=np.int8),
-    np.array([True, False, True]), np.array([3, 3, 9], dtype=np.uint64),
-    np.array([2**64 - 1, 2**64 - 3], dtype=np.uint64), np.array([-2**63, -2**63 + 2, 7 - 2**63]),
-])
-def test_integer_labels_are_counted_into_the_same_classes_as_np_unique(y):
-    from noloop.linear_model._in_memory import _small_integer_classes
-
-    classes, indices = _small_integer_classes(y)
-    expected_classes, expected_indices = np.unique(y, return_inverse=True)
-    assert classes.dtype == expected_classes.dtype
-    np.testing.assert_array_equal(classes, expected_classes)
-    np.testing.assert_array_equal(indices, expected_indices)
-
-
 def test_labels_counting_cannot_help_are_left_to_the_sort():
     from noloop.linear_model._in_memory import _small_integer_classes
 

@@ -616,36 +616,15 @@ class _Table:
 TABLE = _Table()
 
 
-def _classes(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``np.unique(y, return_inverse=True)`` of class labels, checked as classification targets.
-
-    Integer labels of a modest range take one counting pass instead of a sort
-    (and are always valid targets); other labels go through scikit-learn's
-    check and ``np.unique``.
-    """
-    if y.dtype.kind in "iu" and y.size:
-        low, high = int(y.min()), int(y.max())
-        if high - low < 1 << 20:
-            # in int64 (a narrow signed type would overflow); unsigned values never fall below low
-            offset = (y - y.dtype.type(low)).astype(np.int64) if y.dtype.kind == "u" else \
-                y.astype(np.int64) - low
-            present = np.bincount(offset, minlength=high - low + 1) > 0
-            position = np.cumsum(present) - 1
-            classes = np.flatnonzero(present).astype(y.dtype) + y.dtype.type(low)
-            return classes, position[offset]
-    from sklearn.utils.multiclass import check_classification_targets
-
-    check_classification_targets(y)
-    return np.unique(y, return_inverse=True)
-
-
 def _table_problem(estimator: Any, encoding: TableEncoding, X_num: np.ndarray, codes: np.ndarray,
                    y: Any, sample_weight: Any) -> Problem:
     """The fit's problem over an encoded table: labels, weights, penalty and the data term."""
     from sklearn.utils.validation import _check_sample_weight, column_or_1d
 
+    from noloop.linear_model._in_memory import class_indices
+
     y = column_or_1d(np.asarray(y) if not hasattr(y, "shape") else y, warn=True)
-    classes, indices = _classes(y)
+    classes, indices = class_indices(y)
     if indices.shape[0] != X_num.shape[0]:
         raise ValueError(f"X and y must have the same number of samples; got {X_num.shape[0]} "
                          f"rows in X and {indices.shape[0]} labels in y")

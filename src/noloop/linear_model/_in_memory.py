@@ -164,18 +164,36 @@ def _encoded_targets(y: Any, X: Any, xp: Any) -> tuple[Any, np.ndarray]:
         classes = to_numpy(classes)
     else:
         y = column_or_1d(np.asarray(y) if not hasattr(y, "shape") else y, warn=True)
-        counted = _small_integer_classes(y)
-        if counted is None:
-            check_classification_targets(y)
-            classes, indices = np.unique(y, return_inverse=True)
-        else:
-            classes, indices = counted
+        classes, indices = class_indices(y)
         if not isinstance(X, np.ndarray) and not is_scipy_sparse(X):
             indices = xp.asarray(indices, device=device_of(X))
     if int(indices.shape[0]) != n_samples:
         raise ValueError(f"X and y must have the same number of samples; got {n_samples} rows "
                          f"in X and {int(indices.shape[0])} labels in y")
     return indices, classes
+
+
+def class_indices(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(y, return_inverse=True)`` of class labels, checked as classification targets.
+
+    Integer and boolean labels of a modest range are counted
+    (:func:`_small_integer_classes`); others go through scikit-learn's target
+    check and the sort.
+
+    Parameters
+    ----------
+    y : ndarray of shape (n_samples,)
+
+    Returns
+    -------
+    classes : ndarray of shape (n_classes,), sorted
+    indices : ndarray of shape (n_samples,), intp
+    """
+    counted = _small_integer_classes(y)
+    if counted is not None:
+        return counted
+    check_classification_targets(y)
+    return np.unique(y, return_inverse=True)
 
 
 def _small_integer_classes(y: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
