@@ -1,6 +1,7 @@
 """Categorical columns and missing values: the encoding, its data term, the estimator, model files, the CLI."""
 
 import hashlib
+import json
 import re
 from types import SimpleNamespace
 
@@ -320,6 +321,18 @@ def test_cli_drop_features_and_missing_policies(noloop, tmp_path, penguin_csv):
     assert before != hashlib.sha256(model.read_bytes()).hexdigest()
 
 
+def test_cli_imputes_an_all_numeric_table_with_empty_cells(noloop, tmp_path, penguins):
+    """No text column, some empty cells: the default --missing impute fits the table encoding
+    (it used to reach the numeric fit with NaN in X and fail)."""
+    data = tmp_path / "numeric.csv"
+    penguins.drop(columns=["island", "sex"]).to_csv(data, index=False)
+    model = tmp_path / "m.safetensors"
+    result = noloop("train", data, "--target", "species", "--model", model)
+    assert result.returncode == 0, result.stderr
+    assert "imputed 8 empty cell(s): bill_length_mm 2 (mean)" in result.stdout
+    assert "bill_length_mm[missing]" in list(load_model(model).feature_names_out_)
+
+
 @pytest.mark.parametrize("case, message", [
     ("identifier", r"column 'name' looks like an identifier \(text, all 344 values distinct\), "
                    r"not a feature; leave it out with --drop name"),
@@ -372,6 +385,76 @@ def test_dask_dataframe_from_partitioned_parquet_fits_like_pandas(tmp_path, dask
     proba = on_dask.predict_proba(X)
     assert hasattr(proba, "compute")  # lazy, one task per partition
     np.testing.assert_allclose(proba.compute(), in_memory.predict_proba(frame), atol=1e-6)
+
+
+def test_cli_on_dask_trains_predicts_and_evaluates_partitioned_penguins_as_in_memory(
+        noloop, tmp_path, penguin_csv, dask_client):
+    """Text columns and empty cells on the CLI's Dask path: a folder of Parquet parts on a real
+    LocalCluster gives the in-memory CSV's model, predictions and metrics."""
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    frame = pd.read_csv(penguin_csv)
+    for index, rows in enumerate(np.array_split(np.arange(len(frame)), 3)):
+        frame.iloc[rows].to_parquet(folder / f"part.{index}.parquet", index=False)
+    on_cluster = ["--scheduler", dask_client.scheduler.address]
+    memory, dask_model = tmp_path / "memory.safetensors", tmp_path / "dask.safetensors"
+    fit = ["--target", "species", "--tol", "1e-10", "--drop", "year"]
+    assert noloop("train", penguin_csv, "--model", memory, *fit).returncode == 0
+    result = noloop("train", folder, "--model", dask_model, *fit, *on_cluster)
+    assert result.returncode == 0, result.stderr
+    assert "categorical: island, sex" in result.stdout
+    assert "imputed 19 empty cell(s): bill_length_mm 2 (mean)" in result.stdout
+    in_memory, on_dask = load_model(memory), load_model(dask_model)
+    assert list(on_dask.feature_names_out_) == list(in_memory.feature_names_out_)
+    np.testing.assert_allclose(on_dask.coef_, in_memory.coef_, atol=1e-6)
+    np.testing.assert_allclose(on_dask.intercept_, in_memory.intercept_, atol=1e-6)
+
+    frame.loc[0, "island"] = "Atlantis"  # an unseen level and empty cells to predict
+    frame.loc[1, "bill_length_mm"] = np.nan
+    frame.to_csv(tmp_path / "new.csv", index=False)
+    outputs = {}
+    for where, options in (("memory", []), ("dask", on_cluster)):
+        outputs[where] = tmp_path / f"{where}.csv"
+        result = noloop("predict", dask_model, tmp_path / "new.csv", "--output", outputs[where],
+                        "--proba", "--dask-above", "0" if options else "1e18", *options)
+        assert result.returncode == 0, result.stderr
+    assert outputs["dask"].read_bytes() == outputs["memory"].read_bytes()
+    metrics = [noloop("evaluate", dask_model, folder, "--target", "species", "--json", *options)
+               for options in ([], on_cluster)]
+    assert metrics[0].returncode == metrics[1].returncode == 0
+    in_memory, on_dask = (json.loads(result.stdout) for result in metrics)
+    assert on_dask.pop("log_loss") == pytest.approx(in_memory.pop("log_loss"), rel=1e-12)
+    assert on_dask == in_memory
+
+
+@pytest.mark.parametrize("options, message", [
+    (["--missing", "error", "--drop", "name"], r"column 'bill_length_mm': 2 empty or NaN cell\(s\); use --missing "
+                             r"impute or --missing drop"),
+    (["--features", "island,nope"], r"no column\(s\) 'nope' \(in --features/--drop\)"),
+    (["--features", "name"], r"column 'name' looks like an identifier \(text, all 344 values "
+                             r"distinct\)"),
+])
+def test_cli_on_dask_refuses_bad_tables_in_one_line(noloop, tmp_path, penguins, options, message):
+    data = tmp_path / "bad.csv"
+    penguins.assign(name=[f"penguin {i}" for i in range(len(penguins))]).to_csv(data, index=False)
+    model = tmp_path / "keep.safetensors"
+    model.write_bytes(b"an earlier model")
+    line = one_error_line(noloop("train", data, "--target", "species", "--model", model,
+                                 "--dask-above", "0", *options))
+    assert re.search(message, line), line
+    assert model.read_bytes() == b"an earlier model"
+
+
+def test_cli_on_dask_drops_rows_with_empty_cells_as_in_memory(noloop, tmp_path, penguin_csv):
+    models = [tmp_path / "memory.safetensors", tmp_path / "dask.safetensors"]
+    for model, threshold in zip(models, ["1e18", "0"]):
+        result = noloop("train", penguin_csv, "--target", "species", "--model", model,
+                        "--missing", "drop", "--features", "bill_length_mm,sex,island",
+                        "--tol", "1e-10", "--dask-above", threshold)
+        assert result.returncode == 0, result.stderr
+        assert "dropped 11 row(s) with empty cells" in result.stdout
+    np.testing.assert_allclose(load_model(models[1]).coef_, load_model(models[0]).coef_,
+                               atol=1e-6)
 
 
 def test_coefficient_table_names_levels(penguin_fits):

@@ -25,7 +25,7 @@ import numpy as np
 
 from noloop.errors import DataError
 
-__all__ = ["AUC_BINS", "AUC_LOGIT_RANGE", "parse_once", "write_dask_file", "dask_evaluation",
+__all__ = ["AUC_BINS", "AUC_LOGIT_RANGE", "parse_once", "dask_model_rows", "write_dask_file", "dask_evaluation",
            "auc_from_histograms"]
 
 AUC_BINS = 1 << 16
@@ -67,6 +67,28 @@ def parse_once(frame: Any, columns: list[str], path: str, fmt: str) -> tuple[Any
         return selected, False
     (persisted,) = dask.persist(selected)
     return persisted, True
+
+
+def dask_model_rows(frame: Any, model: Any, path: str) -> Any:
+    """The columns ``model`` reads from a dask DataFrame: checked numbers, or a table as it is.
+
+    A model fitted on a table (``encoding_``) reads text and empty cells
+    itself, partition by partition; any other model gets the checked float
+    columns of :func:`noloop.tables.dask_features`.
+
+    Raises
+    ------
+    DataError
+        Naming the columns the model needs that ``frame`` lacks (and, for a
+        numeric model, those holding text or non-finite cells).
+    """
+    from noloop.tables import dask_features, model_features, require_model_columns
+
+    features = model_features(model)
+    if not hasattr(model, "encoding_"):
+        return dask_features(frame, features, path)
+    require_model_columns(frame.columns, features, path)
+    return frame[features]
 
 
 def write_dask_file(frame: Any, path: str | os.PathLike, kind: str) -> int:

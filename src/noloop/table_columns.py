@@ -21,7 +21,7 @@ import numpy as np
 
 from noloop.errors import DataError
 
-__all__ = ["TrainingTable", "training_table", "parse_columns", "standardized_numeric",
+__all__ = ["TrainingTable", "training_table", "dask_training_table", "feature_columns", "parse_columns", "standardized_numeric",
            "MIN_IDENTIFIER_ROWS"]
 
 # a text column whose every value differs is a row identifier, not a category; below this
@@ -57,8 +57,8 @@ class TrainingTable:
 
     @property
     def is_table(self) -> bool:
-        """Whether X goes to the estimator as a DataFrame (categories or empty cells)."""
-        return not isinstance(self.X, np.ndarray)
+        """Whether the fit needs the table encoding: text columns, or empty cells to impute."""
+        return bool(self.text_columns) or (bool(self.missing_counts) and not self.dropped_rows)
 
     def report(self, missing: str) -> str | None:
         """One line on empty cells: how many of which columns were imputed, or rows dropped."""
@@ -84,6 +84,35 @@ def _is_text(values: Any) -> bool:
 
     return values.dtype == object or pd.api.types.is_string_dtype(values.dtype) or \
         isinstance(values.dtype, pd.CategoricalDtype)
+
+
+def feature_columns(columns: list[str], target: str, path: str, *,
+                    drop: list[str] | None = None, features: list[str] | None = None
+                    ) -> list[str]:
+    """The feature columns of a table with ``columns``: ``features`` (or all but the target),
+    less ``drop``.
+
+    Raises
+    ------
+    DataError
+        A name in ``drop``/``features`` that is not a column, the target among
+        them, or no feature column left.
+    """
+    named = (features or []) + (drop or [])
+    unknown = [name for name in named if name not in columns]
+    if unknown:
+        raise DataError(f"{path}: no column(s) {', '.join(map(repr, unknown))} (in --features/"
+                        f"--drop); columns are {', '.join(map(repr, map(str, columns)))}")
+    if target in named:
+        raise DataError(f"{path}: {target!r} is the --target; it cannot be in --features or --drop")
+    chosen = features if features else [c for c in columns if c != target]
+    chosen = [c for c in chosen if c not in set(drop or [])]
+    if not chosen:
+        if not named:
+            raise DataError(f"{path}: only the target column {target!r}; expected feature "
+                            "columns too")
+        raise DataError(f"{path}: no feature columns left (after --features/--drop)")
+    return chosen
 
 
 def training_table(frame: Any, target: str, path: str, fmt: str = "csv", *,
@@ -114,34 +143,13 @@ def training_table(frame: Any, target: str, path: str, fmt: str = "csv", *,
     frame = frame.rename(columns=str)
     if target not in frame.columns:
         _present_labels(frame, target, path, fmt)  # names the columns
-    named = (features or []) + (drop or [])
-    unknown = [name for name in named if name not in frame.columns]
-    if unknown:
-        raise DataError(f"{path}: no column(s) {', '.join(map(repr, unknown))} (in --features/"
-                        f"--drop); columns are {', '.join(map(repr, map(str, frame.columns)))}")
-    if target in named:
-        raise DataError(f"{path}: {target!r} is the --target; it cannot be in --features or --drop")
-    columns = features if features else [c for c in frame.columns if c != target]
-    columns = [c for c in columns if c not in set(drop or [])]
-    if not columns:
-        if not named:
-            raise DataError(f"{path}: only the target column {target!r}; expected feature "
-                            "columns too")
-        raise DataError(f"{path}: no feature columns left (after --features/--drop)")
+    columns = feature_columns(list(frame.columns), target, path, drop=drop, features=features)
     _present_labels(frame, target, path, fmt)  # an empty label: one error, with its line
     frame = frame[columns + [target]]
     text = [c for c in columns if _is_text(frame[c])]
     empty = {c: int(frame[c].isna().sum()) for c in columns}
-    for name in columns:
-        if empty[name] == len(frame):
-            raise DataError(f"{path}: column {name!r} is empty in every row; leave it out with "
-                            f"--drop {name}")
-    for name in text:
-        values = frame[name].dropna()
-        if len(values) >= MIN_IDENTIFIER_ROWS and values.nunique() == len(values):
-            raise DataError(f"{path}: column {name!r} looks like an identifier (text, all "
-                            f"{len(values):,} values distinct), not a feature; leave it out with "
-                            f"--drop {name}")
+    _refuse_empty_and_identifier_columns(
+        path, len(frame), empty, {name: int(frame[name].nunique()) for name in text})
     missing_counts = {name: count for name, count in empty.items() if count}
     if missing_counts and missing == "error":
         name = next(iter(missing_counts))
@@ -152,9 +160,7 @@ def training_table(frame: Any, target: str, path: str, fmt: str = "csv", *,
     dropped = 0
     if missing_counts and missing == "drop":
         keep = ~frame[columns].isna().any(axis=1).to_numpy()
-        dropped = int((~keep).sum())
-        if not keep.any():
-            raise DataError(f"{path}: every row has an empty cell; --missing drop leaves no rows")
+        dropped = _rows_dropped(path, len(frame), int(keep.sum()))
         frame = frame[keep]
     if not text and (not missing_counts or missing == "drop"):
         X, y, names = split_features(frame, target, path, fmt)  # the numeric path, as before
@@ -170,6 +176,138 @@ def training_table(frame: Any, target: str, path: str, fmt: str = "csv", *,
                          missing_counts=missing_counts, dropped_rows=dropped)
 
 
+def _refuse_empty_and_identifier_columns(path: str, n_rows: int, empty: dict[str, int],
+                                         n_levels: dict[str, int]) -> None:
+    """Refuse a column empty in every row, then a text column whose every value differs.
+
+    Parameters
+    ----------
+    n_rows : int
+    empty : dict of str to int
+        Empty cells per feature column.
+    n_levels : dict of str to int
+        Distinct present values per text column.
+    """
+    for name, count in empty.items():
+        if count == n_rows:
+            raise DataError(f"{path}: column {name!r} is empty in every row; leave it out with "
+                            f"--drop {name}")
+    for name, levels in n_levels.items():
+        present = n_rows - empty[name]
+        if present >= MIN_IDENTIFIER_ROWS and levels == present:
+            raise DataError(f"{path}: column {name!r} looks like an identifier (text, all "
+                            f"{present:,} values distinct), not a feature; leave it out with "
+                            f"--drop {name}")
+
+
+def _rows_dropped(path: str, n_rows: int, n_kept: int) -> int:
+    """How many rows ``--missing drop`` leaves out; an error when it leaves none."""
+    if n_kept == 0:
+        raise DataError(f"{path}: every row has an empty cell; --missing drop leaves no rows")
+    return n_rows - n_kept
+
+
+def _partition_counts(part: Any, columns: list[str], text: list[str], target: str
+                      ) -> dict[str, Any]:
+    """One partition's rows, empty cells per column, rows with one, labels, levels, non-finite cells."""
+    import pandas as pd
+
+    features = part[columns]
+    absent = features.isna()
+    numeric = [name for name in columns if name not in text]
+    values = features[numeric].to_numpy(dtype=np.float64, na_value=np.nan)
+    return {
+        "rows": len(part), "empty": absent.sum().to_dict(),
+        "rows_with_empty": int(absent.any(axis=1).sum()),
+        "empty_labels": int(part[target].isna().sum()),
+        "infinite": dict(zip(numeric, np.isinf(values).sum(axis=0).tolist())),
+        "levels": {name: set(pd.unique(features[name].dropna().astype(str))) for name in text},
+    }
+
+
+def _merged_counts(pieces: list[dict[str, Any]]) -> dict[str, Any]:
+    """The whole table's :func:`_partition_counts` from those of its partitions."""
+    total = pieces[0]
+    for piece in pieces[1:]:
+        total = {
+            "rows": total["rows"] + piece["rows"],
+            "empty": {name: total["empty"][name] + piece["empty"][name] for name in total["empty"]},
+            "rows_with_empty": total["rows_with_empty"] + piece["rows_with_empty"],
+            "empty_labels": total["empty_labels"] + piece["empty_labels"],
+            "infinite": {name: total["infinite"][name] + piece["infinite"][name]
+                         for name in total["infinite"]},
+            "levels": {name: total["levels"][name] | piece["levels"][name]
+                       for name in total["levels"]},
+        }
+    return total
+
+
+def dask_training_table(frame: Any, target: str, columns: list[str], path: str, *,
+                        missing: str = "impute") -> TrainingTable:
+    """:func:`training_table` for a dask DataFrame: the same checks, from one pass of counts.
+
+    Parameters
+    ----------
+    frame : dask.dataframe.DataFrame
+        Holding ``columns`` and ``target`` (best persisted: the fit reads it again).
+    target : str
+    columns : list of str
+        The feature columns (:func:`feature_columns`).
+    path : str
+    missing : {"impute", "drop", "error"}, default="impute"
+
+    Returns
+    -------
+    TrainingTable
+        ``X`` a lazy dask DataFrame (numeric columns float64, text columns as
+        read), ``y`` the lazy label column, both over the same partitions.
+
+    Raises
+    ------
+    DataError
+        As :func:`training_table`, with counts instead of line numbers (Dask
+        does not keep them); and for dates or infinite values.
+    """
+    import dask
+    import pandas as pd
+
+    dates = [name for name in columns if pd.api.types.is_datetime64_any_dtype(frame[name].dtype)
+             or pd.api.types.is_timedelta64_dtype(frame[name].dtype)]
+    if dates:
+        raise DataError(f"{path}: column(s) {', '.join(map(repr, dates))} hold dates or times; "
+                        "expected numbers or text")
+    text = [name for name in columns if _is_text(frame[name])]
+    pieces = dask.compute(*[dask.delayed(_partition_counts)(part, columns, text, target)
+                            for part in frame.to_delayed()])
+    counts = _merged_counts(list(pieces))
+    if counts["rows"] == 0:
+        raise DataError(f"{path}: has a header ({len(frame.columns)} columns) but no rows of data")
+    if counts["empty_labels"]:
+        raise DataError(f"{path}: column {target!r}: {counts['empty_labels']:,} empty label(s); "
+                        "every row needs a label")
+    infinite = [f"{name!r} ({count} cells)" for name, count in counts["infinite"].items() if count]
+    if infinite:
+        raise DataError(f"{path}: infinite values in column(s) {', '.join(infinite)}; expected "
+                        "finite numbers")
+    _refuse_empty_and_identifier_columns(
+        path, counts["rows"], counts["empty"],
+        {name: len(levels) for name, levels in counts["levels"].items()})
+    missing_counts = {name: int(count) for name, count in counts["empty"].items() if count}
+    if missing_counts and missing == "error":
+        name = next(iter(missing_counts))
+        raise DataError(f"{path}: column {name!r}: {missing_counts[name]:,} empty or NaN cell(s); "
+                        "use --missing impute or --missing drop")
+    dropped = 0
+    if missing_counts and missing == "drop":
+        dropped = _rows_dropped(path, counts["rows"], counts["rows"] - counts["rows_with_empty"])
+        frame = frame.dropna(subset=columns)
+    numeric = [name for name in columns if name not in text]
+    # as the in-memory path reads them: numbers (bool too) as float64, text as it is
+    frame = frame.astype({name: np.float64 for name in numeric})
+    return TrainingTable(X=frame[columns], y=frame[target], features=columns, text_columns=text,
+                         missing_counts=missing_counts, dropped_rows=dropped)
+
+
 def standardized_numeric(X: Any, text_columns: list[str]) -> tuple[Any, dict[str, float],
                                                                    dict[str, float]]:
     """The table with each numeric column (x − mean) / scale, and the means and scales.
@@ -179,17 +317,41 @@ def standardized_numeric(X: Any, text_columns: list[str]) -> tuple[Any, dict[str
     standard deviation of the column after its empty cells took that mean
     (1 for a constant column). Empty cells stay empty: the estimator imputes
     them, with the standardized column's mean, 0.
+
+    Parameters
+    ----------
+    X : DataFrame or dask DataFrame of shape (n_rows, n_columns)
+        On Dask the statistics take two passes (the means, then the squared
+        deviations from them) and the scaling stays lazy.
+    text_columns : list of str
+        The columns left as they are.
     """
+    from noloop.linear_model._dask import is_dask
+
+    numeric = [name for name in X.columns if name not in text_columns]
+    if is_dask(X):
+        import dask
+
+        (means,) = dask.compute(X[numeric].mean(axis=0))  # NaN skipped: the present cells'
+        mean_of = {name: float(means[name]) for name in numeric}
+        squares, n_rows = dask.compute([((X[name] - mean_of[name]) ** 2).sum() for name in numeric],
+                                       X.map_partitions(len).sum())
+        scale_of = {name: _positive_scale(float(np.sqrt(total / n_rows)))
+                    for name, total in zip(numeric, squares)}
+        return X.assign(**{name: (X[name] - mean_of[name]) / scale_of[name]
+                           for name in numeric}), mean_of, scale_of
     X = X.copy()
     means, scales = {}, {}
-    for name in X.columns:
-        if name in text_columns:
-            continue
+    for name in numeric:
         values = X[name].to_numpy(dtype=np.float64, na_value=np.nan)
         mean = float(np.nanmean(values))
         filled = np.where(np.isnan(values), mean, values)
-        scale = float(np.sqrt(np.mean((filled - mean) ** 2)))
-        scale = scale if scale > 0 and np.isfinite(scale) else 1.0
+        scale = _positive_scale(float(np.sqrt(np.mean((filled - mean) ** 2))))
         X[name] = (values - mean) / scale
         means[name], scales[name] = mean, scale
     return X, means, scales
+
+
+def _positive_scale(scale: float) -> float:
+    """The scale a column is divided by: 1 for a constant column (or one too spread to say)."""
+    return scale if scale > 0 and np.isfinite(scale) else 1.0

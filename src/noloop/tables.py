@@ -38,6 +38,8 @@ __all__ = [
     "table_format",
     "read_table",
     "select_features",
+    "model_features",
+    "require_model_columns",
     "split_features",
     "evaluation_labels",
     "write_table",
@@ -714,6 +716,21 @@ def _dask_npy(path: str) -> Any:
     meta = _numbered_columns(np.empty((0, array.shape[1]), dtype=array.dtype))
     return dd.from_map(_npy_rows, [path] * len(starts), starts,
                        [min(start + rows, array.shape[0]) for start in starts], meta=meta)
+
+
+def model_features(model: Any) -> list[str]:
+    """The columns a model reads: its feature names, else "0", "1", ... as in ``.npy`` files."""
+    if hasattr(model, "feature_names_in_"):
+        return [str(name) for name in model.feature_names_in_]
+    return [str(i) for i in range(model.n_features_in_)]
+
+
+def require_model_columns(columns: Any, features: list[str], path: str) -> None:
+    """Refuse a table whose ``columns`` lack some of the model's ``features``, naming them."""
+    absent = [name for name in features if name not in set(columns)]
+    if absent:
+        raise DataError(f"{path}: missing column(s) {', '.join(map(repr, absent))}; the model "
+                        f"needs {', '.join(map(repr, features))}")
 
 
 def dask_features(frame: Any, columns: list[str], path: str, target: str | None = None) -> Any:

@@ -46,7 +46,6 @@ __all__ = [
     "use_dask",
     "dask_kind",
     "dask_client",
-    "model_features",
     "read_model_rows",
 ]
 
@@ -558,30 +557,19 @@ def _probe_scheduler(spec: str, seconds: float = 3.0) -> None:
 # ------------------------------------------------------------------ models and rows
 
 
-def model_features(model: Any) -> list[str]:
-    """The columns a model reads: its feature names, else "0", "1", ... as in ``.npy`` files."""
-    if hasattr(model, "feature_names_in_"):
-        return [str(name) for name in model.feature_names_in_]
-    return [str(i) for i in range(model.n_features_in_)]
-
-
 def read_model_rows(args: argparse.Namespace, model: Any, *, allow_empty: bool = False
                     ) -> tuple[Any, Any]:
     """(the whole table ``args.data``, its model columns as a checked float DataFrame)."""
     import pandas as pd
 
-    from noloop.tables import read_table, select_features, table_format
+    from noloop.tables import (model_features, read_table, require_model_columns,
+                               select_features, table_format)
 
     fmt = table_format(args.data, args.format)
     frame = read_table(args.data, fmt, allow_empty=allow_empty).rename(columns=str)
     features = model_features(model)
     if hasattr(model, "encoding_"):  # a table model: its encoding reads text and empty cells
-        from noloop.errors import DataError
-
-        absent = [name for name in features if name not in frame.columns]
-        if absent:
-            raise DataError(f"{args.data}: missing column(s) {', '.join(map(repr, absent))}; "
-                            f"the model needs {', '.join(map(repr, features))}")
+        require_model_columns(frame.columns, features, str(args.data))
         return frame, frame[features]
     X = pd.DataFrame(select_features(frame, features, str(args.data), fmt), columns=features)
     return frame, X

@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from noloop.cli._common import (add_dask_options, add_format_option, dask_client, dask_kind,
-                                metrics_line, model_features, read_model_rows, use_dask,
+                                metrics_line, read_model_rows, use_dask,
                                 warnings_as_lines)
 from noloop.sparse_files import add_sparse_options
 
@@ -49,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
                            labels=args.labels)
         metrics = classification_metrics(model, X, y)
     elif use_dask(args):
-        metrics = _evaluate_dask(args, model)
+        with warnings_as_lines(UserWarning):  # as in memory (a cluster's workers log theirs)
+            metrics = _evaluate_dask(args, model)
     else:
         frame, X = read_model_rows(args, model)
         y = evaluation_labels(frame, args.target, model.classes_, str(args.data),
@@ -92,8 +93,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _evaluate_dask(args: argparse.Namespace, model: Any) -> dict[str, Any]:
     """The metrics from per-partition sums on Dask (parsed once when the data fits in memory)."""
-    from noloop._dask_tables import dask_evaluation, parse_once
-    from noloop.tables import DataError, dask_features, read_dask_table
+    from noloop._dask_tables import dask_evaluation, dask_model_rows, parse_once
+    from noloop.tables import DataError, model_features, read_dask_table
 
     features = model_features(model)
     with dask_client(args.scheduler):
@@ -101,9 +102,9 @@ def _evaluate_dask(args: argparse.Namespace, model: Any) -> dict[str, Any]:
         if args.target not in frame.columns:
             raise DataError(f"{args.data}: no column named {args.target!r} (the --target); "
                             f"columns are {', '.join(map(repr, map(str, frame.columns)))}")
-        if all(column in frame.columns for column in features):  # else dask_features says which
+        if all(column in frame.columns for column in features):  # else dask_model_rows says which
             frame, _ = parse_once(frame, [*features, args.target], str(args.data),
                                   dask_kind(args))
-        X = dask_features(frame, features, str(args.data))
+        X = dask_model_rows(frame, model, str(args.data))
         return dask_evaluation(model, X.assign(**{args.target: frame[args.target]}), features,
                                args.target, str(args.data))

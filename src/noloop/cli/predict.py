@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from noloop.cli._common import (UsageError, add_chatter, add_dask_options, add_format_option,
-                                check_paths, dask_client, dask_kind, model_features,
+                                check_paths, dask_client, dask_kind,
                                 read_model_rows, say, use_dask, warnings_as_lines)
 from noloop.sparse_files import add_sparse_options, is_sparse_file, read_sparse
 
@@ -49,7 +49,9 @@ def run(args: argparse.Namespace) -> int:
     output_format = None if to_folder else _output_format(args.output)
     model = load_model(args.model)
     if on_dask:
-        return _predict_dask(args, model)
+        # unseen levels: one warning line (from Dask's local threads; a cluster's workers log theirs)
+        with warnings_as_lines(UserWarning):
+            return _predict_dask(args, model)
     if is_sparse_file(args.data):
         X, _ = read_sparse(args.data, n_features=args.n_features or model.n_features_in_,
                            labels=args.labels, need_labels=False)
@@ -124,18 +126,20 @@ def _predict_dask(args: argparse.Namespace, model: Any) -> int:
     import numpy as np
     import pandas as pd
 
-    from noloop._dask_tables import parse_once, write_dask_file
-    from noloop.tables import dask_features, read_dask_table, write_dask_table
+    from noloop._dask_tables import dask_model_rows, parse_once, write_dask_file
+    from noloop.tables import model_features, read_dask_table, write_dask_table
 
     features = model_features(model)
     with dask_client(args.scheduler):
         frame = read_dask_table(args.data, args.format).rename(columns=str)
-        if all(column in frame.columns for column in features):  # else dask_features says which
+        if all(column in frame.columns for column in features):  # else dask_model_rows says which
             frame, _ = parse_once(frame, features, str(args.data), dask_kind(args))
-        X = dask_features(frame, features, str(args.data))
+        X = dask_model_rows(frame, model, str(args.data))
         # the output's columns and dtypes, from predicting one row (string labels, for
-        # instance, come out as pandas' string dtype, not as the classes' object dtype)
-        one_row = pd.DataFrame(np.zeros((1, len(X.columns))), columns=list(X.columns))
+        # instance, come out as pandas' string dtype, not as the classes' object dtype); a
+        # table model predicts the first row, as the file holds it
+        one_row = X.head(1, npartitions=-1) if hasattr(model, "encoding_") else \
+            pd.DataFrame(np.zeros((1, len(X.columns))), columns=list(X.columns))
         meta = _prediction_frame(one_row, model, args.proba).iloc[:0]
         predictions = X.map_partitions(_prediction_frame, model, args.proba, meta=meta)
         kind = _dask_output_kind(args.output)

@@ -129,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
     fmt = table_format(args.data, args.format)
     fast = (read_training_csv(args) if fmt == "csv" and args.drop is None
             and args.features is None else None)
-    text_columns: list[str] = []
+    text_columns: list[str] | None = None  # None: no table encoding (all numbers, all present)
     report = None
     if fast is not None:  # a clean numeric CSV: labels encoded once, as codes into the classes
         X, features, codes, classes = fast.X, fast.features, fast.codes, fast.classes
@@ -139,12 +139,12 @@ def run(args: argparse.Namespace) -> int:
         table = training_table(frame, args.target, str(args.data), fmt, missing=args.missing,
                                drop=args.drop, features=args.features)
         del frame
-        text_columns = list(table.text_columns) if table.is_table else []
+        text_columns = list(table.text_columns) if table.is_table else None
         report = table.report(args.missing)
         X, features = table.X, table.features
         classes, codes = np.unique(table.y, return_inverse=True)
         del table
-    args.text_columns = text_columns or None
+    args.text_columns = text_columns
     if classes.size < 2:
         raise DataError(f"{args.data}: column {args.target!r} holds a single class "
                          f"({classes.tolist()[0]!r}); a classifier needs at least two")
@@ -166,10 +166,7 @@ def run(args: argparse.Namespace) -> int:
     y_train = classes[codes_train]
     say(args, f"training on {len(y_train):,} rows × {len(features)} features from {args.data} "
               f"({np.count_nonzero(np.bincount(codes_train))} classes, solver {args.solver})")
-    if text_columns:
-        say(args, f"categorical: {', '.join(text_columns)}")
-    if report:
-        say(args, report)
+    _say_table(args, text_columns, report)
     fits, model = _fit_each_rate(args, X_train, y_train)
     del y_train
     metrics = {"train": _metrics(model, X_train, codes_train, classes)}
@@ -177,6 +174,15 @@ def run(args: argparse.Namespace) -> int:
         metrics["test"] = _metrics(model, pd.DataFrame(X_test, columns=features, copy=False),
                                    codes_test, classes)
     return _report_and_save(args, model, fits, metrics)
+
+
+def _say_table(args: argparse.Namespace, text_columns: list[str] | None,
+               report: str | None) -> None:
+    """The lines naming the categorical columns and what was done to empty cells."""
+    if text_columns:
+        say(args, f"categorical: {', '.join(text_columns)}")
+    if report:
+        say(args, report)
 
 
 def _train_sparse(args: argparse.Namespace) -> int:
@@ -243,35 +249,44 @@ def _check_options(args: argparse.Namespace) -> None:
 
 
 def _train_dask(args: argparse.Namespace) -> int:
-    from noloop._dask_tables import parse_once
-    from noloop.metrics import classification_metrics
-    from noloop.tables import DataError, dask_features, in_test_split, read_dask_table
+    """Fit on Dask: the columns parsed once (kept in memory when they fit), then checked,
+    fitted and scored as in memory; text columns and empty cells go to the table encoding."""
+    from noloop._dask_tables import dask_evaluation, parse_once
+    from noloop.table_columns import dask_training_table, feature_columns
+    from noloop.tables import DataError, in_test_split, read_dask_table
 
     with dask_client(args.scheduler) as client:
         where = f"the cluster at {client.scheduler.address}" if client is not None \
             else "Dask's local threads"
-        frame = read_dask_table(args.data, args.format)
+        frame = read_dask_table(args.data, args.format).rename(columns=str)
         if args.target not in frame.columns:
             raise DataError(f"{args.data}: no column named {args.target!r} (the --target); "
                             f"columns are {', '.join(map(repr, map(str, frame.columns)))}")
-        features = [str(column) for column in frame.columns if column != args.target]
+        features = feature_columns(list(frame.columns), args.target, str(args.data),
+                                   drop=args.drop, features=args.features)
         # parsed once: the checks, the fit and the metrics read the kept partitions
         frame, persisted = parse_once(frame, [*features, args.target], str(args.data),
                                       dask_kind(args))
-        parts = {"train": frame}
+        table = dask_training_table(frame, args.target, features, str(args.data),
+                                    missing=args.missing)
+        args.text_columns = list(table.text_columns) if table.is_table else None
+        data = {"train": (table.X, table.y)}
         if args.test_size:
-            in_test = frame.map_partitions(in_test_split, args.test_size, args.seed, features,
-                                           meta=("in_test", bool))
-            parts = {"train": frame[~in_test], "test": frame[in_test]}
-        data = {name: (dask_features(part, features, str(args.data), target=args.target), part[args.target])
-                for name, part in parts.items()}
+            in_test = table.X.map_partitions(in_test_split, args.test_size, args.seed, features,
+                                             meta=("in_test", bool))
+            data = {"train": (table.X[~in_test], table.y[~in_test]),
+                    "test": (table.X[in_test], table.y[in_test])}
         X_train, y_train = data["train"]
         say(args, f"training on {args.data} with Dask ({where}), {len(features)} features, "
                   f"solver {args.solver}; "
                   + ("parsed once and kept in memory" if persisted else
                      "read again at every pass (larger than half the cluster's memory)"))
+        _say_table(args, args.text_columns, table.report(args.missing))
         fits, model = _fit_each_rate(args, X_train, y_train)
-        metrics = {name: classification_metrics(model, X, y) for name, (X, y) in data.items()}
+        # per-partition sums, as `noloop evaluate` on Dask: any table the model reads
+        metrics = {name: dask_evaluation(model, X.assign(**{args.target: y}), features,
+                                         args.target, str(args.data))
+                   for name, (X, y) in data.items()}
     return _report_and_save(args, model, fits, metrics)
 
 
