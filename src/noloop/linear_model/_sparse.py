@@ -4,21 +4,21 @@ X is held as CSR (``data``, ``indices``, ``indptr``); CSC and COO input is
 converted once when the data term is built (one copy of the non-zeros, time
 and memory linear in nnz). Two ways to evaluate, same results to rounding:
 
-- scipy's sparse products (the default): Z = X Wᵀ + b, then dW = dZᵀ X, two
-  passes over ``data`` and ``indices``;
 - the fused one-pass kernels of :mod:`noloop.linear_model._sparse_kernels`
-  (numba, ``kernels=True``): loss and gradient, and Hessian-vector products,
-  each one pass.
+  (numba; the default): loss and gradient, and Hessian-vector products,
+  each one pass, threaded over row blocks;
+- scipy's sparse products (``kernels=False``, or without numba):
+  Z = X Wᵀ + b, then dW = dZᵀ X, two passes over ``data`` and ``indices``.
 
-Why scipy is the default: on the bench's 200,000 × 100,000 text-like matrix
-(2-core EPYC shared with other jobs) the fused kernels, even after unsigned
-indexing made them 2× faster, measured 37 ms vs scipy's 47 ms per loss +
-gradient and 31 vs 32 ms per Hessian-vector product on one thread at load
-~2, and *slower* with two threads once the machine is busy (a parallel pass
-waits for its descheduled thread; scipy's single-threaded loops do not);
-whole newton-cg fits took the same time either way (1.41 vs 1.43 s). The
-cost is the per-non-zero work of the gathers and scatters, not reading the
-non-zeros (``docs/sparse.md``, ``noloop bench --only sparse``).
+Why the kernels are the default: on the bench's 200,000 × 100,000 text-like
+matrix, on an idle 2-core EPYC, one Hessian-vector product took 13 ms
+against scipy's 27–29 ms and whole newton-cg fits 0.76–1.15 s against
+1.41–1.48 s (2026-11-29). On one thread the two are about even, and on a
+busy machine the kernels' two threads can lose (a parallel pass waits for
+its descheduled thread; at load 10 a loss + gradient took 9.5 reads against
+scipy's 7.9), while whole fits at load ~2 took the same time. The cost is the per-non-zero work of the
+gathers and scatters, not reading the non-zeros (``docs/sparse.md``,
+``noloop bench --only sparse``).
 
 Nothing here densifies X: the Hessian for ``newton-cholesky`` is X̃ᵀ diag(h) X̃
 formed from sparse products, dense only in its (n_features + 1)² result.
@@ -94,8 +94,9 @@ class SparseData:
         sᵢ / S.
     fit_intercept : bool
     kernels : bool or None, default=None
-        None and False use scipy's two-pass products (measured faster, see
-        above); True uses the fused one-pass kernels (needs numba).
+        None: the fused one-pass kernels where numba is installed (measured
+        faster, see above), else scipy's products; True: the kernels (an
+        error without numba); False: scipy's two-pass products.
     """
 
     X: Any
@@ -127,13 +128,15 @@ class SparseData:
 
     @cached_property
     def uses_kernels(self) -> bool:
-        """Whether evaluations run through the fused one-pass CSR kernels (``kernels=True``)."""
-        if not self.kernels:
+        """Whether evaluations run through the fused one-pass CSR kernels (the default with numba)."""
+        if self.kernels is False:
             return False
         from noloop.linear_model import _sparse_kernels
 
         if _sparse_kernels.numba is None:
-            raise ValueError("`kernels=True` needs numba, which is not installed")
+            if self.kernels:
+                raise ValueError("`kernels=True` needs numba, which is not installed")
+            return False
         return True
 
     @cached_property
