@@ -46,6 +46,10 @@ except ImportError:  # numba is a dependency, but the library must work without 
     numba = None
 
 
+# rows per chunk of the binary loss + gradient: 256 rows of ~50 non-zeros (~150 KB of data
+# and indices) stay in L2 between the chunk's gather and its scatter
+_CHUNK_ROWS = 256
+
 if numba is not None:
     _jit = numba.njit(parallel=True, fastmath={"reassoc", "contract"}, cache=True, nogil=True)
 
@@ -66,23 +70,34 @@ if numba is not None:
             g = acc[c]
             g[:] = 0.0
             loss = 0.0
-            for i in range(bounds[c], bounds[c + 1]):
-                z = b
-                for k in range(_u(indptr[i]), _u(indptr[i + 1])):
-                    z += data[k] * w[_u(indices[k])]
-                # logaddexp(0, z) and σ(z) from e^{-|z|}, which never overflows
-                e = math.exp(-abs(z))
-                if z >= 0:
-                    softplus = z + math.log1p(e)
-                    p = 1.0 / (1.0 + e)
-                else:
-                    softplus = math.log1p(e)
-                    p = e / (1.0 + e)
-                loss += weight[i] * (softplus - y[i] * z)
-                r = weight[i] * (p - y[i])
-                for k in range(_u(indptr[i]), _u(indptr[i + 1])):
-                    g[_u(indices[k])] += r * data[k]
-                g[d] += r
+            intercept = 0.0
+            zs = np.empty(_CHUNK_ROWS)
+            # rows in chunks: every logit of the chunk, then the chunk's losses and residuals,
+            # then the scatter, so the exp/log1p latency is not between a gather and its
+            # scatter (measured 32-34 -> 26 ms per pass on one thread); the chunk's
+            # non-zeros are still in cache for the scatter
+            for start in range(bounds[c], bounds[c + 1], _CHUNK_ROWS):
+                stop = min(start + _CHUNK_ROWS, bounds[c + 1])
+                for i in range(start, stop):
+                    z = b
+                    for k in range(_u(indptr[i]), _u(indptr[i + 1])):
+                        z += data[k] * w[_u(indices[k])]
+                    zs[i - start] = z
+                for i in range(start, stop):
+                    z = zs[i - start]
+                    # logaddexp(0, z) and σ(z) from e^{-|z|}, which never overflows
+                    e = math.exp(-abs(z))
+                    q = 1.0 / (1.0 + e)
+                    p = q if z >= 0 else e * q
+                    loss += weight[i] * (max(z, 0.0) + math.log1p(e) - y[i] * z)
+                    r = weight[i] * (p - y[i])
+                    zs[i - start] = r
+                    intercept += r
+                for i in range(start, stop):
+                    r = zs[i - start]
+                    for k in range(_u(indptr[i]), _u(indptr[i + 1])):
+                        g[_u(indices[k])] += r * data[k]
+            g[d] = intercept
             losses[c] = loss
         return losses.sum(), _reduce(acc)
 
