@@ -25,8 +25,8 @@ import numpy as np
 
 from noloop.errors import DataError
 
-__all__ = ["AUC_BINS", "AUC_LOGIT_RANGE", "parse_once", "dask_model_rows", "write_dask_file", "dask_evaluation",
-           "auc_from_histograms"]
+__all__ = ["AUC_BINS", "AUC_LOGIT_RANGE", "parse_once", "dask_model_rows", "write_dask_file",
+           "dask_evaluation", "auc_from_histograms"]
 
 AUC_BINS = 1 << 16
 AUC_LOGIT_RANGE = 40.0

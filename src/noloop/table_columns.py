@@ -21,8 +21,8 @@ import numpy as np
 
 from noloop.errors import DataError
 
-__all__ = ["TrainingTable", "training_table", "dask_training_table", "feature_columns", "parse_columns", "standardized_numeric",
-           "MIN_IDENTIFIER_ROWS"]
+__all__ = ["TrainingTable", "training_table", "dask_training_table", "feature_columns",
+           "parse_columns", "standardized_numeric", "MIN_IDENTIFIER_ROWS"]
 
 # a text column whose every value differs is a row identifier, not a category; below this
 # many rows all-distinct values are common and say nothing
@@ -37,8 +37,9 @@ class TrainingTable:
     ----------
     X : ndarray of shape (n_rows, n_features), or DataFrame
         A float matrix for an all-numeric table without empty cells, else the
-        feature columns as a DataFrame (text kept as text, empty cells as NaN).
-    y : ndarray of shape (n_rows,)
+        feature columns as a DataFrame (text kept as text, empty cells as NaN);
+        from :func:`dask_training_table`, always a lazy dask DataFrame.
+    y : ndarray of shape (n_rows,), or a lazy dask Series
     features : list of str
     text_columns : list of str
         The columns learned as categories.
@@ -209,7 +210,8 @@ def _rows_dropped(path: str, n_rows: int, n_kept: int) -> int:
 
 def _partition_counts(part: Any, columns: list[str], text: list[str], target: str
                       ) -> dict[str, Any]:
-    """One partition's rows, empty cells per column, rows with one, labels, levels, non-finite cells."""
+    """One partition's counts: rows, empty cells per column, rows with one, empty labels,
+    infinite cells per numeric column, and each text column's levels."""
     import pandas as pd
 
     features = part[columns]

@@ -49,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
     output_format = None if to_folder else _output_format(args.output)
     model = load_model(args.model)
     if on_dask:
-        # unseen levels: one warning line (from Dask's local threads; a cluster's workers log theirs)
+        # unseen levels: one warning line (from Dask's local threads; a cluster's workers
+        # log theirs)
         with warnings_as_lines(UserWarning):
             return _predict_dask(args, model)
     if is_sparse_file(args.data):

@@ -23,7 +23,6 @@ built over blocks of rows with the threads splitting the pairs
 
 from __future__ import annotations
 
-import math
 import os
 
 import numpy as np
@@ -42,6 +41,8 @@ except ImportError:  # pragma: no cover - numba is a dependency
 available = numba is not None
 
 if numba is not None:
+    from noloop.linear_model._logistic_scalar import (sigmoid_slope, softmax_loss_to_residual,
+                                                      softplus_and_sigmoid)
 
     @numba.njit(parallel=True, fastmath={"reassoc", "contract"}, cache=True, nogil=True)
     def _binary(Xn, codes, y, weight, w, b, n_chunks):  # pragma: no cover - compiled
@@ -64,13 +65,7 @@ if numba is not None:
                     k = codes[i, j]
                     if k >= 0:
                         z += w[k]
-                e = math.exp(-abs(z))  # logaddexp(0, z) and σ(z) without overflow
-                if z >= 0:
-                    softplus = z + math.log1p(e)
-                    prob = 1.0 / (1.0 + e)
-                else:
-                    softplus = math.log1p(e)
-                    prob = e / (1.0 + e)
+                softplus, prob = softplus_and_sigmoid(z)
                 loss += weight[i] * (softplus - y[i] * z)
                 r = weight[i] * (prob - y[i])
                 for j in range(d):
@@ -99,7 +94,6 @@ if numba is not None:
             z = np.empty(K)
             loss = 0.0
             for i in range(start, stop):
-                top = -np.inf
                 for a in range(K):
                     s = b[a]
                     for j in range(d):
@@ -109,17 +103,9 @@ if numba is not None:
                         if k >= 0:
                             s += W[a, k]
                     z[a] = s
-                    if s > top:
-                        top = s
-                label = labels[i]
-                margin = z[label] - top
-                total = 0.0
+                loss += softmax_loss_to_residual(z, labels[i], weight[i])
                 for a in range(K):
-                    z[a] = math.exp(z[a] - top)
-                    total += z[a]
-                loss += weight[i] * (math.log(total) - margin)
-                for a in range(K):
-                    r = weight[i] * (z[a] / total - (1.0 if a == label else 0.0))
+                    r = z[a]
                     for j in range(d):
                         g[a, j] += r * Xn[i, j]
                     for j in range(J):
@@ -208,8 +194,7 @@ if numba is not None:
                             k = codes[i, j]
                             if k >= 0:
                                 z += w[k]
-                        e = math.exp(-abs(z))
-                        hi = weight[i] * e / ((1.0 + e) * (1.0 + e))  # σ(z)(1 − σ(z))
+                        hi = weight[i] * sigmoid_slope(z)
                     else:
                         hi = h[i]
                     h_block[r] = hi

@@ -14,7 +14,6 @@ Only C-contiguous float32/float64 NumPy arrays come here; everything else
 
 from __future__ import annotations
 
-import math
 import os
 from typing import Any
 
@@ -36,6 +35,8 @@ except ImportError:  # numba is a dependency, but the library must work without 
 
 
 if numba is not None:
+    from noloop.linear_model._logistic_scalar import (softmax_loss_to_residual,
+                                                      softplus_and_sigmoid)
 
     @numba.njit(parallel=True, fastmath={"reassoc", "contract"}, cache=True, nogil=True)
     def _binary(X, y, weight, w, b, n_chunks):  # pragma: no cover - compiled
@@ -55,14 +56,7 @@ if numba is not None:
                 z = b
                 for j in range(d):
                     z += X[i, j] * w64[j]
-                # logaddexp(0, z) and σ(z) from e^{-|z|}, which never overflows
-                e = math.exp(-abs(z))
-                if z >= 0:
-                    softplus = z + math.log1p(e)
-                    p = 1.0 / (1.0 + e)
-                else:
-                    softplus = math.log1p(e)
-                    p = e / (1.0 + e)
+                softplus, p = softplus_and_sigmoid(z)
                 loss += weight[i] * (softplus - y[i] * z)
                 r = weight[i] * (p - y[i])
                 for j in range(d):
@@ -87,25 +81,14 @@ if numba is not None:
             z = np.empty(k)
             loss = 0.0
             for i in range(start, stop):
-                top = -np.inf
                 for a in range(k):
                     s = b[a]
                     for j in range(d):
                         s += X[i, j] * W64[a, j]
                     z[a] = s
-                    if s > top:
-                        top = s
-                label = labels[i]
-                # loss = logsumexp(z) − z_label = log Σ e^{z_a − max} − (z_label − max):
-                # finite even where e^{z_label − max} underflows to 0
-                margin = z[label] - top
-                total = 0.0
+                loss += softmax_loss_to_residual(z, labels[i], weight[i])
                 for a in range(k):
-                    z[a] = math.exp(z[a] - top)
-                    total += z[a]
-                loss += weight[i] * (math.log(total) - margin)
-                for a in range(k):
-                    r = weight[i] * (z[a] / total - (1.0 if a == label else 0.0))
+                    r = z[a]
                     for j in range(d):
                         g[a, j] += r * X[i, j]
                     g[a, d] += r

@@ -51,6 +51,9 @@ except ImportError:  # numba is a dependency, but the library must work without 
 _CHUNK_ROWS = 256
 
 if numba is not None:
+    from noloop.linear_model._logistic_scalar import (sigmoid_slope, softmax_loss_to_residual,
+                                                      softplus_and_sigmoid)
+
     _jit = numba.njit(parallel=True, fastmath={"reassoc", "contract"}, cache=True, nogil=True)
 
     @numba.njit(inline="always")
@@ -85,11 +88,8 @@ if numba is not None:
                     zs[i - start] = z
                 for i in range(start, stop):
                     z = zs[i - start]
-                    # logaddexp(0, z) and σ(z) from e^{-|z|}, which never overflows
-                    e = math.exp(-abs(z))
-                    q = 1.0 / (1.0 + e)
-                    p = q if z >= 0 else e * q
-                    loss += weight[i] * (max(z, 0.0) + math.log1p(e) - y[i] * z)
+                    softplus, p = softplus_and_sigmoid(z)
+                    loss += weight[i] * (softplus - y[i] * z)
                     r = weight[i] * (p - y[i])
                     zs[i - start] = r
                     intercept += r
@@ -132,19 +132,7 @@ if numba is not None:
                     row = Wt[_u(indices[k])]
                     for a in range(K):
                         z[a] += v * row[a]
-                top = z[0]
-                for a in range(1, K):
-                    if z[a] > top:
-                        top = z[a]
-                label = labels[i]
-                margin = z[label] - top  # finite even where e^{z_label − max} underflows
-                total = 0.0
-                for a in range(K):
-                    z[a] = math.exp(z[a] - top)
-                    total += z[a]
-                loss += weight[i] * (math.log(total) - margin)
-                for a in range(K):  # z becomes the weighted residual sᵢ(pₐ − yₐ)
-                    z[a] = weight[i] * (z[a] / total - (1.0 if a == label else 0.0))
+                loss += softmax_loss_to_residual(z, labels[i], weight[i])
                 for k in range(_u(indptr[i]), _u(indptr[i + 1])):
                     v = data[k]
                     grow = g[_u(indices[k])]
@@ -213,8 +201,7 @@ if numba is not None:
             z = b
             for k in range(_u(indptr[i]), _u(indptr[i + 1])):
                 z += data[k] * w[_u(indices[k])]
-            e = math.exp(-abs(z))
-            out[i] = weight[i] * e / ((1.0 + e) * (1.0 + e))
+            out[i] = weight[i] * sigmoid_slope(z)
         return out
 
     @_jit
