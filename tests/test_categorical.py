@@ -339,6 +339,7 @@ def test_cli_imputes_an_all_numeric_table_with_empty_cells(noloop, tmp_path, pen
     ("all empty", r"column 'empty' is empty in every row; leave it out with --drop empty"),
     ("empty label", r"column 'species', line 3: the label is empty"),
     ("summary", r"--summary covers tables of numeric columns without empty cells; .*coef_table"),
+    ("cv", r"--cv covers tables of numeric columns without empty cells; .*choose --C yourself"),
 ])
 def test_cli_bad_tables_fail_in_one_line_and_keep_the_model(noloop, tmp_path, penguins, case,
                                                             message):
@@ -347,8 +348,8 @@ def test_cli_bad_tables_fail_in_one_line_and_keep_the_model(noloop, tmp_path, pe
         frame["name"] = [f"penguin {i}" for i in range(len(frame))]
     elif case == "all empty":
         frame["empty"] = np.nan
-    elif case == "summary":
-        options = ["--summary"]
+    elif case in ("summary", "cv"):
+        options = ["--summary"] if case == "summary" else ["--cv", "3"]
     else:
         frame.loc[1, "species"] = np.nan
     data = tmp_path / "bad.csv"
@@ -443,6 +444,17 @@ def test_cli_on_dask_refuses_bad_tables_in_one_line(noloop, tmp_path, penguins, 
                                  "--dask-above", "0", *options))
     assert re.search(message, line), line
     assert model.read_bytes() == b"an earlier model"
+
+
+def test_cli_on_dask_holds_out_the_same_rows_of_x_and_y(noloop, tmp_path, penguin_csv):
+    """--test-size on a table: the split's mask and the rows it picks come from one task (a mask
+    applied separately to X and y was rewritten by dask's optimizer: 264 rows of X, 253 labels)."""
+    result = noloop("train", penguin_csv, "--target", "species", "--model",
+                    tmp_path / "m.safetensors", "--dask-above", "0", "--test-size", "0.25")
+    assert result.returncode == 0, result.stderr
+    train_rows = int(re.search(r"train accuracy .*\((\d+) rows\)", result.stdout).group(1))
+    test_rows = int(re.search(r"test  accuracy .*\((\d+) rows\)", result.stdout).group(1))
+    assert train_rows + test_rows == 344 and 0 < test_rows < 344 / 2
 
 
 def test_cli_on_dask_drops_rows_with_empty_cells_as_in_memory(noloop, tmp_path, penguin_csv):

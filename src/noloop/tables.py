@@ -44,6 +44,7 @@ __all__ = [
     "evaluation_labels",
     "write_table",
     "in_test_split",
+    "split_rows",
     "is_dataset_path",
     "dataset_bytes",
     "read_dask_table",
@@ -556,6 +557,20 @@ def in_test_split(rows: pd.DataFrame, fraction: float, seed: int, columns: list[
     # pandas' hash_key reaches only text columns: the seed is mixed into every row's hash instead
     seeded = pd.util.hash_array(hashes ^ np.uint64(seed % 2**64))
     return pd.Series(seeded % 1_000_003 < fraction * 1_000_003, index=rows.index)
+
+
+def split_rows(rows: pd.DataFrame, fraction: float, seed: int, columns: list[str],
+               held_out: bool) -> pd.DataFrame:
+    """The rows :func:`in_test_split` holds out (``held_out=True``) or keeps, as one frame.
+
+    Use as ``frame.map_partitions(split_rows, fraction, seed, columns, held_out)``:
+    the mask and the rows it picks come from the same partition in one task.
+    (A mask built as its own dask expression and applied to two frames derived
+    from the same one, X and y, was rewritten by dask's optimizer when both were
+    computed together: X kept 264 rows where y kept 253.)
+    """
+    mask = in_test_split(rows, fraction, seed, columns).to_numpy()
+    return rows[mask if held_out else ~mask]
 
 
 # ------------------------------------------------------------------ writing

@@ -253,7 +253,7 @@ def _train_dask(args: argparse.Namespace) -> int:
     fitted and scored as in memory; text columns and empty cells go to the table encoding."""
     from noloop._dask_tables import dask_evaluation, parse_once
     from noloop.table_columns import dask_training_table, feature_columns
-    from noloop.tables import DataError, in_test_split, read_dask_table
+    from noloop.tables import DataError, read_dask_table, split_rows
 
     with dask_client(args.scheduler) as client:
         where = f"the cluster at {client.scheduler.address}" if client is not None \
@@ -272,10 +272,11 @@ def _train_dask(args: argparse.Namespace) -> int:
         args.text_columns = list(table.text_columns) if table.is_table else None
         data = {"train": (table.X, table.y)}
         if args.test_size:
-            in_test = table.X.map_partitions(in_test_split, args.test_size, args.seed, features,
-                                             meta=("in_test", bool))
-            data = {"train": (table.X[~in_test], table.y[~in_test]),
-                    "test": (table.X[in_test], table.y[in_test])}
+            rows = table.X.assign(**{args.target: table.y})
+            parts = {name: rows.map_partitions(split_rows, args.test_size, args.seed, features,
+                                               name == "test", meta=rows._meta)
+                     for name in ("train", "test")}
+            data = {name: (part[features], part[args.target]) for name, part in parts.items()}
         X_train, y_train = data["train"]
         say(args, f"training on {args.data} with Dask ({where}), {len(features)} features, "
                   f"solver {args.solver}; "
@@ -381,6 +382,14 @@ def _fit_each_rate(args: argparse.Namespace, X: Any, y: Any) -> tuple[dict[str, 
     """
     if args.cv:
         from noloop.cli.train_cv import fit_cv
+
+        if getattr(args, "text_columns", None) is not None:
+            # LogisticRegressionCV takes numeric matrices: the encoding would have to be
+            # learned inside each fold
+            raise UsageError(f"--cv covers tables of numeric columns without empty cells; "
+                             f"{args.data} has text columns or empty cells: choose --C "
+                             "yourself, or leave those columns out (--drop) and those rows "
+                             "(--missing drop)")
 
         with warnings_as_lines():
             return fit_cv(args, X, y)
