@@ -442,7 +442,7 @@ def _no_progress_message(args: argparse.Namespace, X: Any, model: Any) -> str:
 
     Parameters
     ----------
-    X : DataFrame of shape (n_samples, n_features)
+    X : DataFrame or dask DataFrame of shape (n_samples, n_features)
         The training columns as the model saw them (before standardization).
     """
     import numpy as np
@@ -450,7 +450,9 @@ def _no_progress_message(args: argparse.Namespace, X: Any, model: Any) -> str:
     numeric = X.select_dtypes("number")
     hint = ""
     if numeric.shape[1]:
-        peaks = np.nanmax(np.abs(numeric.to_numpy(dtype=np.float64)), axis=0)
+        peaks = abs(numeric).max(axis=0)  # empty cells skipped
+        peaks = np.asarray(peaks.compute() if hasattr(peaks, "compute") else peaks,
+                           dtype=np.float64)
         column = int(np.argmax(peaks))
         hint = f"; the largest values are in column {numeric.columns[column]!r} (|x| up to {peaks[column]:.3g})"
     remedy = ("train without --no-standardize, or rescale the columns" if not args.standardize
