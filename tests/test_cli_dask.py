@@ -5,6 +5,7 @@ address); the scheduler's task stream counts how often the CSV files are parsed.
 """
 
 import collections
+import re
 import json
 
 import numpy as np
@@ -154,3 +155,91 @@ def test_the_cli_bench_sets_dasks_fit_beside_the_in_memory_fit(tmp_path, capsys)
                                                   / row["train_fit_seconds"])
     assert row["reference_memory_ratio"] > 0
     assert "Dask's fit / the in-memory fit" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------ tables on Dask: what users bring
+
+
+def _penguin_like(n=240, seed=3):
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({"a": np.round(rng.normal(size=n), 4),
+                          "island": rng.choice(["Biscoe", "Dream", "Torgersen"], size=n),
+                          "flag": rng.choice(["True", "False"], size=n).astype(object)})
+    frame["label"] = np.where(frame.a + (frame.island == "Dream") > 0.3, "yes", "no")
+    return frame
+
+
+def test_empty_cells_in_a_true_false_column_stay_empty_on_dask(tmp_path, capsys):
+    """Dask guesses types from the head: a True/False column read as bool would turn a later
+    empty cell into True. It is read as nullable booleans, and learned as text with a missing
+    level, as pandas reads it in memory."""
+    frame = _penguin_like()
+    frame.loc[[200, 230], "flag"] = None
+    frame.to_csv(tmp_path / "flags.csv", index=False)
+    models = {}
+    for where, threshold in (("memory", "1e18"), ("dask", "0")):
+        models[where] = tmp_path / f"{where}.safetensors"
+        assert main(["train", str(tmp_path / "flags.csv"), "--target", "label", "--model",
+                     str(models[where]), "--tol", "1e-10", "--dask-above", threshold]) == 0
+        assert "flag 2 (own level)" in capsys.readouterr().out
+    from noloop.persistence import load_model
+
+    in_memory, on_dask = load_model(models["memory"]), load_model(models["dask"])
+    assert list(on_dask.feature_names_out_) == list(in_memory.feature_names_out_)
+    assert "flag[<missing>]" in list(on_dask.feature_names_out_)
+    np.testing.assert_allclose(on_dask.coef_, in_memory.coef_, atol=1e-6)
+
+
+@pytest.mark.parametrize("case, message", [
+    ("lacks a column", r"part2\.parquet lacks column\(s\) 'island' that .*part0\.parquet has"),
+    ("text and numbers", r"column 'island' holds text in .*part0\.parquet but numbers in "
+                         r".*part2\.parquet"),
+    ("one class", r"column 'label' holds a single class \('yes'\); a classifier needs at least two"),
+])
+def test_bad_parquet_parts_are_one_line_on_dask(tmp_path, capsys, case, message):
+    frame = _penguin_like()
+    if case == "one class":
+        frame["label"] = "yes"
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    for index, rows in enumerate(np.array_split(np.arange(len(frame)), 3)):
+        part = frame.iloc[rows]
+        if index == 2 and case == "lacks a column":
+            part = part.drop(columns=["island"])
+        elif index == 2 and case == "text and numbers":
+            part = part.assign(island=part.island.map({"Biscoe": 1.0, "Dream": 2.0,
+                                                       "Torgersen": 3.0}))
+        part.to_parquet(folder / f"part{index}.parquet", index=False)
+    model = tmp_path / "keep.safetensors"
+    model.write_bytes(b"an earlier model")
+    assert main(["train", str(folder), "--target", "label", "--model", str(model)]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), lines
+    assert re.search(message, lines[0]), lines[0]
+    assert model.read_bytes() == b"an earlier model"
+
+
+def test_a_csv_column_changing_type_after_dasks_sample_is_one_line(tmp_path, capsys):
+    """An empty cell in a column of integers beyond the rows Dask samples: one line naming
+    the file and the column, with what to do from the command line."""
+    from noloop import tables
+
+    n = tables._CSV_SAMPLE_ROWS + 50
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"count": rng.integers(0, 9, n).astype(object),
+                          "b": np.round(rng.normal(size=n), 3)})
+    frame["label"] = (frame.b > 0).astype(int)
+    frame.loc[n - 3, "count"] = None
+    frame.to_csv(tmp_path / "late.csv", index=False)
+    status = main(["train", str(tmp_path / "late.csv"), "--target", "label", "--model",
+                   str(tmp_path / "m.safetensors"), "--dask-above", "0"])
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert status == 2 and len(lines) == 1, lines
+    assert lines[0].startswith(f"error: {tmp_path / 'late.csv'}: column(s) 'count' (float64 "
+                               "after the head's int64) change type"), lines[0]
+
+
+def test_local_scheduler_needs_a_worker(tmp_path, capsys):
+    assert main(["train", str(tmp_path / "x.csv"), "--target", "y", "--model",
+                 str(tmp_path / "m.safetensors"), "--scheduler", "local:0"]) == 2
+    assert "--scheduler local:N needs at least 1 worker; got 'local:0'" in capsys.readouterr().err

@@ -222,6 +222,7 @@ def _partition_counts(part: Any, columns: list[str], text: list[str], target: st
         "rows": len(part), "empty": absent.sum().to_dict(),
         "rows_with_empty": int(absent.any(axis=1).sum()),
         "empty_labels": int(part[target].isna().sum()),
+        "labels": pd.unique(part[target].dropna())[:2].tolist(),  # two say "not one class"
         "infinite": dict(zip(numeric, np.isinf(values).sum(axis=0).tolist())),
         "levels": {name: set(pd.unique(features[name].dropna().astype(str))) for name in text},
     }
@@ -236,6 +237,7 @@ def _merged_counts(pieces: list[dict[str, Any]]) -> dict[str, Any]:
             "empty": {name: total["empty"][name] + piece["empty"][name] for name in total["empty"]},
             "rows_with_empty": total["rows_with_empty"] + piece["rows_with_empty"],
             "empty_labels": total["empty_labels"] + piece["empty_labels"],
+            "labels": list(dict.fromkeys(total["labels"] + piece["labels"]))[:2],
             "infinite": {name: total["infinite"][name] + piece["infinite"][name]
                          for name in total["infinite"]},
             "levels": {name: total["levels"][name] | piece["levels"][name]
@@ -287,6 +289,9 @@ def dask_training_table(frame: Any, target: str, columns: list[str], path: str, 
     if counts["empty_labels"]:
         raise DataError(f"{path}: column {target!r}: {counts['empty_labels']:,} empty label(s); "
                         "every row needs a label")
+    if len(counts["labels"]) < 2:
+        raise DataError(f"{path}: column {target!r} holds a single class "
+                        f"({counts['labels'][0]!r}); a classifier needs at least two")
     infinite = [f"{name!r} ({count} cells)" for name, count in counts["infinite"].items() if count]
     if infinite:
         raise DataError(f"{path}: infinite values in column(s) {', '.join(infinite)}; expected "
@@ -303,9 +308,17 @@ def dask_training_table(frame: Any, target: str, columns: list[str], path: str, 
     if missing_counts and missing == "drop":
         dropped = _rows_dropped(path, counts["rows"], counts["rows"] - counts["rows_with_empty"])
         frame = frame.dropna(subset=columns)
+    # a True/False column with empty cells is text in memory (pandas reads it as objects):
+    # its levels "False", "True" and a missing level, here too
+    flags = [name for name in columns if name not in text and missing_counts.get(name)
+             and isinstance(frame[name].dtype, pd.BooleanDtype)]
+    text = [name for name in columns if name in text or name in flags]
     numeric = [name for name in columns if name not in text]
     # as the in-memory path reads them: numbers (bool too) as float64, text as it is
-    frame = frame.astype({name: np.float64 for name in numeric})
+    # (column by column: dask's optimizer pushed a dict astype into the label column's own
+    # selection, where pandas refuses the other names)
+    frame = frame.assign(**{name: frame[name].astype(np.float64 if name in numeric else object)
+                            for name in [*numeric, *flags]})
     return TrainingTable(X=frame[columns], y=frame[target], features=columns, text_columns=text,
                          missing_counts=missing_counts, dropped_rows=dropped)
 

@@ -661,6 +661,65 @@ def _csv_header(path: Path) -> list[str]:
     raise DataError(f"{path}: the file is empty; expected a header line and rows of data")
 
 
+# rows (and bytes) of a CSV's head from which Dask guesses the columns' types: dask's own 10
+# rows let a later empty cell in an integer column, or a decimal, fail the read
+_CSV_SAMPLE_ROWS = 100_000
+_CSV_SAMPLE_BYTES = 16 * 2**20
+
+
+def _read_dask_csv(text: str, *, gzipped: bool) -> Any:
+    """CSV files as a dask DataFrame, as in memory: only empty cells are missing.
+
+    Columns that look True/False in the sampled head are read as pandas'
+    nullable ``boolean``: a plain ``bool`` would turn a later empty cell into
+    True without a word.
+    """
+    import dask.dataframe as dd
+
+    options = dict(keep_default_na=False, na_values=[""], sample=_CSV_SAMPLE_BYTES,
+                   sample_rows=_CSV_SAMPLE_ROWS, blocksize=None if gzipped else "default")
+    frame = dd.read_csv(text, **options)
+    flags = {name: "boolean" for name, dtype in frame.dtypes.items() if dtype == bool}
+    return dd.read_csv(text, dtype=flags, **options) if flags else frame
+
+
+def _parquet_columns(path: str) -> dict[str, str]:
+    """A Parquet file's columns and the kind of each: "text", "numbers", "bool" or another type."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    kinds = {}
+    for field in pq.read_schema(path):
+        kind = field.type
+        kind = ("text" if pa.types.is_string(kind) or pa.types.is_large_string(kind)
+                or pa.types.is_dictionary(kind)
+                else "numbers" if pa.types.is_integer(kind) or pa.types.is_floating(kind)
+                else "bool" if pa.types.is_boolean(kind) else str(kind))
+        kinds[field.name] = kind
+    return {name: kind for name, kind in kinds.items() if not name.startswith("__index_level_")}
+
+
+def _check_parts_agree(path: str, files: list[str], columns: list[dict[str, str]]) -> None:
+    """Refuse a folder or glob whose files lack columns the first has, or hold text where it
+    holds numbers (or the reverse); extra columns are left to the selection.
+
+    Parameters
+    ----------
+    columns : list of dict of str to str
+        Per file, its column names and their kinds ("" where the kind is not known).
+    """
+    first = columns[0]
+    for file, found in zip(files[1:], columns[1:]):
+        absent = [name for name in first if name not in found]
+        if absent:
+            raise DataError(f"{path}: {file} lacks column(s) {', '.join(map(repr, absent))} that "
+                            f"{files[0]} has; every part needs the same columns")
+        for name, kind in first.items():
+            if kind and found[name] and kind != found[name] and "text" in (kind, found[name]):
+                raise DataError(f"{path}: column {name!r} holds {kind} in {files[0]} but "
+                                f"{found[name]} in {file}; every part needs the same types")
+
+
 def _read_parquet_part(path: str) -> pd.DataFrame:
     return _read_parquet(Path(path))
 
@@ -691,13 +750,17 @@ def read_dask_table(path: str | os.PathLike, fmt: str | None = None) -> Any:
         raise DataError(f"{text}: no such file, folder or matching files (or all are empty)")
     try:
         if kind == "parquet":
-            return dd.from_map(_read_parquet_part, _dataset_files(text))
+            files = _dataset_files(text)
+            _check_parts_agree(text, files, [_parquet_columns(file) for file in files])
+            return dd.from_map(_read_parquet_part, files)
         if kind == "csv":
             files = _dataset_files(text)
-            _check_column_names(files[0], _csv_header(Path(files[0])))
-            # as in memory: only empty cells are missing, and gzip files are read whole
-            return dd.read_csv(text, keep_default_na=False, na_values=[""],
-                               blocksize=None if files[0].endswith(".gz") else "default")
+            headers = [_csv_header(Path(file)) for file in files]
+            _check_column_names(files[0], headers[0])
+            _check_parts_agree(text, files, [{name: "" for name in header} for header in headers])
+            return _read_dask_csv(text, gzipped=files[0].endswith(".gz"))
+    except DataError:
+        raise
     except (OSError, ValueError) as error:
         raise DataError(f"{text}: cannot be read as {kind} ({' '.join(str(error).split())})") \
             from None

@@ -94,10 +94,12 @@ def execute(build_parser: Callable[[], argparse.ArgumentParser], arguments: Sequ
         (NumPy's ImportError "PyCapsule_Import could not import module ...").
     """
     debug = False
+    data = None
     try:
         parser = build_parser()
         args = parser.parse_args(list(arguments))
         debug = bool(args.debug)
+        data = getattr(args, "data", None)
         if not debug:
             import logging
 
@@ -108,13 +110,13 @@ def execute(build_parser: Callable[[], argparse.ArgumentParser], arguments: Sequ
             return 2
         return args.run(args)
     except BaseException as error:
-        status = None if interrupted() else _failure_status(error, debug)
+        status = None if interrupted() else _failure_status(error, debug, data)
         if status is None:
             raise
         return status
 
 
-def _failure_status(error: BaseException, debug: bool) -> int | None:
+def _failure_status(error: BaseException, debug: bool, data: Any = None) -> int | None:
     """Report ``error`` as the command line does and return its status; None: let it through."""
     if isinstance(error, BrokenPipeError):
         # the reader (head, less) went away: stop quietly, as other command-line tools do
@@ -124,8 +126,29 @@ def _failure_status(error: BaseException, debug: bool) -> int | None:
             (debug and not isinstance(error, _ParseError)):
         return None
     message = " ".join(str(error).split()) or type(error).__name__
+    if "Mismatched dtypes found in" in message and "read_csv" in message:
+        message = _guessed_types_message(data, message)
     print(f"error: {message}", file=sys.stderr)
     return 2
+
+
+def _guessed_types_message(data: Any, message: str) -> str:
+    """Dask's report of a CSV column whose type changed after the sampled head, in one line.
+
+    Dask guesses each column's type from the head of the first file; a column
+    whose later rows need another type (an empty cell or a decimal in a column
+    of integers, text in a column of numbers) fails there, with a table and
+    advice for Python callers.
+    """
+    import re
+
+    columns = re.findall(r"\| (\S+)\s+\| (\S+)\s+\| (\S+)\s+\|", message)
+    found = [f"{name!r} ({found} after the head's {expected})" for name, found, expected
+             in columns if name not in ("Column", "")]
+    return (f"{data or 'the data'}: column(s) {', '.join(found) or '?'} change type "
+            "after the rows Dask sampled to guess the types (an empty cell or a decimal in a "
+            "column of integers, or text in a column of numbers); train in memory (a larger "
+            "--dask-above), or write the file as Parquet with the types fixed")
 
 
 # ------------------------------------------------------------------ option values
@@ -482,9 +505,11 @@ def dask_client(spec: str | None) -> Iterator[Any]:
         except ValueError:
             raise UsageError(f"--scheduler local:N needs a number of workers; got {spec!r}") \
                 from None
+        if n_workers < 1:
+            raise UsageError(f"--scheduler local:N needs at least 1 worker; got {spec!r}")
         with _workers_ignoring_ctrl_c():
             cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, host="127.0.0.1",
-                                   dashboard_address=None, silence_logs=logging.ERROR)
+                                   dashboard_address=None, silence_logs=logging.CRITICAL)
         with cluster, Client(cluster) as client:
             yield client
         return

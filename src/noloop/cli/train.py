@@ -169,10 +169,11 @@ def run(args: argparse.Namespace) -> int:
     _say_table(args, text_columns, report)
     fits, model = _fit_each_rate(args, X_train, y_train)
     del y_train
-    metrics = {"train": _metrics(model, X_train, codes_train, classes)}
-    if X_test is not None:
-        metrics["test"] = _metrics(model, pd.DataFrame(X_test, columns=features, copy=False),
-                                   codes_test, classes)
+    with warnings_as_lines(UserWarning):  # held-out rows with unseen levels: one line
+        metrics = {"train": _metrics(model, X_train, codes_train, classes)}
+        if X_test is not None:
+            metrics["test"] = _metrics(model, pd.DataFrame(X_test, columns=features, copy=False),
+                                       codes_test, classes)
     return _report_and_save(args, model, fits, metrics)
 
 
@@ -285,9 +286,10 @@ def _train_dask(args: argparse.Namespace) -> int:
         _say_table(args, args.text_columns, table.report(args.missing))
         fits, model = _fit_each_rate(args, X_train, y_train)
         # per-partition sums, as `noloop evaluate` on Dask: any table the model reads
-        metrics = {name: dask_evaluation(model, X.assign(**{args.target: y}), features,
-                                         args.target, str(args.data))
-                   for name, (X, y) in data.items()}
+        with warnings_as_lines(UserWarning):
+            metrics = {name: dask_evaluation(model, X.assign(**{args.target: y}), features,
+                                             args.target, str(args.data))
+                       for name, (X, y) in data.items()}
     return _report_and_save(args, model, fits, metrics)
 
 

@@ -106,6 +106,9 @@ def _merged_stats(pieces: list[tuple[dict[str, dict[str, Any]], int]]
                                                    True if key == "finite" else 0)
                                              for key in column})
             total["n_missing"] += column["n_missing"]
+            if ("levels" in column) != ("levels" in total):
+                raise ValueError(f"column {name!r} holds text in some partitions and numbers in "
+                                 "others; give it one type in every partition")
             if "levels" in column:
                 total["levels"].update(column["levels"])
             else:
