@@ -45,6 +45,7 @@ __all__ = [
     "write_table",
     "in_test_split",
     "split_rows",
+    "folder_format",
     "is_dataset_path",
     "dataset_bytes",
     "read_dask_table",
@@ -667,7 +668,14 @@ _CSV_SAMPLE_ROWS = 100_000
 _CSV_SAMPLE_BYTES = 16 * 2**20
 
 
-def _read_dask_csv(text: str, *, gzipped: bool) -> Any:
+def folder_format(folder: str) -> str:
+    """A folder's table format: "csv" when every file in it is a CSV, else "parquet"."""
+    files = _dataset_files(folder)
+    csv_files = [file for file in files if file.lower().endswith((".csv", ".csv.gz"))]
+    return "csv" if files and len(csv_files) == len(files) else "parquet"
+
+
+def _read_dask_csv(files: list[str], *, gzipped: bool) -> Any:
     """CSV files as a dask DataFrame, as in memory: only empty cells are missing.
 
     Columns that look True/False in the sampled head are read as pandas'
@@ -678,9 +686,9 @@ def _read_dask_csv(text: str, *, gzipped: bool) -> Any:
 
     options = dict(keep_default_na=False, na_values=[""], sample=_CSV_SAMPLE_BYTES,
                    sample_rows=_CSV_SAMPLE_ROWS, blocksize=None if gzipped else "default")
-    frame = dd.read_csv(text, **options)
+    frame = dd.read_csv(files, **options)
     flags = {name: "boolean" for name, dtype in frame.dtypes.items() if dtype == bool}
-    return dd.read_csv(text, dtype=flags, **options) if flags else frame
+    return dd.read_csv(files, dtype=flags, **options) if flags else frame
 
 
 def _parquet_columns(path: str) -> dict[str, str]:
@@ -735,7 +743,7 @@ def read_dask_table(path: str | os.PathLike, fmt: str | None = None) -> Any:
     Parameters
     ----------
     path : str or path-like
-        A file, a folder (of Parquet parts) or a glob pattern.
+        A file, a folder (of Parquet parts, or of CSV files only) or a glob pattern.
     fmt : {"csv", "parquet"}, optional
 
     Returns
@@ -745,7 +753,8 @@ def read_dask_table(path: str | os.PathLike, fmt: str | None = None) -> Any:
     import dask.dataframe as dd
 
     text = str(path)
-    kind = fmt or ("parquet" if Path(text).is_dir() else table_format(text.rstrip("/"), None))
+    kind = fmt or (folder_format(text) if Path(text).is_dir()
+                   else table_format(text.rstrip("/"), None))
     if dataset_bytes(text) == 0:
         raise DataError(f"{text}: no such file, folder or matching files (or all are empty)")
     try:
@@ -758,7 +767,7 @@ def read_dask_table(path: str | os.PathLike, fmt: str | None = None) -> Any:
             headers = [_csv_header(Path(file)) for file in files]
             _check_column_names(files[0], headers[0])
             _check_parts_agree(text, files, [{name: "" for name in header} for header in headers])
-            return _read_dask_csv(text, gzipped=files[0].endswith(".gz"))
+            return _read_dask_csv(files, gzipped=files[0].endswith(".gz"))
     except DataError:
         raise
     except (OSError, ValueError) as error:

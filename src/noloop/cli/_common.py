@@ -477,14 +477,14 @@ def use_dask(args: argparse.Namespace) -> bool:
 
 
 def dask_kind(args: argparse.Namespace) -> str:
-    """The format of a Dask dataset: "csv" or "parquet" (a folder is Parquet parts)."""
+    """The format of a Dask dataset: "csv" or "parquet" (a folder: CSV when all its files are)."""
     from pathlib import Path
 
-    from noloop.tables import table_format
+    from noloop.tables import folder_format, table_format
 
     text = str(args.data)
     if Path(text).is_dir():
-        return args.format or "parquet"
+        return args.format or folder_format(text)
     return table_format(text.rstrip("/"), args.format)
 
 

@@ -265,6 +265,8 @@ def _train_dask(args: argparse.Namespace) -> int:
                             f"columns are {', '.join(map(repr, map(str, frame.columns)))}")
         features = feature_columns(list(frame.columns), args.target, str(args.data),
                                    drop=args.drop, features=args.features)
+        if args.cv and frame.npartitions < args.cv:  # on Dask a fold is whole partitions
+            frame = frame.repartition(npartitions=args.cv)
         # parsed once: the checks, the fit and the metrics read the kept partitions
         frame, persisted = parse_once(frame, [*features, args.target], str(args.data),
                                       dask_kind(args))
