@@ -38,10 +38,17 @@ def sklearn_fits():
     return fits
 
 
-@pytest.mark.parametrize("labels", ["int", "str"])
-@pytest.mark.parametrize("solver", SOLVERS)
-@pytest.mark.parametrize("dataset", DATASETS)
+# Text labels are encoded to class indices before any solver runs (``_encoded_targets``):
+# the solver never sees them, so they are checked with lbfgs and newton-cholesky only and
+# gd's cases (its slowest, up to 3 s each) keep integer labels.
+BUNDLED_CASES = [(dataset, solver, labels) for dataset in DATASETS for solver in SOLVERS
+                 for labels in ("int", "str") if (solver, labels) != ("gd", "str")]
+
+
+@pytest.mark.parametrize("dataset, solver, labels", BUNDLED_CASES)
 def test_fit_equals_sklearn_on_bundled_data(dataset, solver, labels, sklearn_fits):
+    """Each solver reaches scikit-learn's optimum on each bundled data set (binary and
+    softmax), and text labels come back as the same classes and predictions."""
     loader, C = DATASETS[dataset]
     X, y = standardized(loader)
     if labels == "str":
