@@ -457,6 +457,26 @@ def test_cli_on_dask_holds_out_the_same_rows_of_x_and_y(noloop, tmp_path, pengui
     assert train_rows + test_rows == 344 and 0 < test_rows < 344 / 2
 
 
+@pytest.mark.parametrize("threshold, message", [
+    ("1e18", r"column 'bill_length_mm', line 332: 'n/a' is not a number \(the column's other "
+             r"341 cells are numbers\); empty the cell\(s\) to impute them, or leave the "
+             r"column out with --drop bill_length_mm"),
+    ("0", r"column 'bill_length_mm': 1 cell\(s\) such as 'n/a' are not numbers \(the column's "
+          r"other 341 cells are numbers\)"),
+], ids=["in memory", "dask"])
+def test_a_numeric_column_with_stray_text_is_refused_not_learned_as_levels(
+        noloop, tmp_path, penguins, threshold, message):
+    """One 'n/a' in a column of numbers would make it a categorical column of ~170 levels;
+    it is refused, naming the cell (in memory, its line)."""
+    frame = penguins.copy()
+    frame["bill_length_mm"] = frame["bill_length_mm"].astype(object)
+    frame.loc[330, "bill_length_mm"] = "n/a"
+    frame.to_csv(tmp_path / "stray.csv", index=False)
+    line = one_error_line(noloop("train", tmp_path / "stray.csv", "--target", "species",
+                                 "--model", tmp_path / "m.safetensors", "--dask-above", threshold))
+    assert re.search(message, line), line
+
+
 def test_cli_on_dask_drops_rows_with_empty_cells_as_in_memory(noloop, tmp_path, penguin_csv):
     models = [tmp_path / "memory.safetensors", tmp_path / "dask.safetensors"]
     for model, threshold in zip(models, ["1e18", "0"]):

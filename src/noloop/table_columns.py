@@ -151,6 +151,15 @@ def training_table(frame: Any, target: str, path: str, fmt: str = "csv", *,
     empty = {c: int(frame[c].isna().sum()) for c in columns}
     _refuse_empty_and_identifier_columns(
         path, len(frame), empty, {name: int(frame[name].nunique()) for name in text})
+    for name in text:
+        numbers = _as_numbers(frame[name])
+        present = frame[name].notna().to_numpy()
+        stray = present & np.isnan(numbers)
+        if _looks_numeric(int(present.sum()), int(stray.sum()), int(frame[name].nunique())):
+            position = int(np.flatnonzero(stray)[0])
+            raise DataError(f"{path}: column {name!r}, {_line_of(frame, position, fmt)}: "
+                            f"{frame[name].iloc[position]!r} is not a number "
+                            + _stray_text_advice(int(present.sum() - stray.sum()), name))
     missing_counts = {name: count for name, count in empty.items() if count}
     if missing_counts and missing == "error":
         name = next(iter(missing_counts))
@@ -201,6 +210,33 @@ def _refuse_empty_and_identifier_columns(path: str, n_rows: int, empty: dict[str
                             f"--drop {name}")
 
 
+# a text column is taken for a numeric column with stray text when at least this share of
+# its present cells are numbers and it has more distinct values than a category would
+_NUMERIC_SHARE = 0.9
+_MIN_NUMERIC_LEVELS = 20
+
+
+def _as_numbers(values: Any) -> np.ndarray:
+    """A column's cells as float64, NaN where a cell is empty or not a number."""
+    import pandas as pd
+
+    if isinstance(values.dtype, pd.CategoricalDtype) or values.dtype == bool:
+        return np.full(len(values), np.nan)  # declared categories are never numbers gone astray
+    return pd.to_numeric(values.astype(object), errors="coerce").to_numpy(
+        dtype=np.float64, na_value=np.nan)
+
+
+def _looks_numeric(n_present: int, n_text: int, n_levels: int) -> bool:
+    """Whether a text column is a numeric column with a few text cells (an "n/a", a typo)."""
+    return (0 < n_text <= (1 - _NUMERIC_SHARE) * n_present
+            and n_levels > _MIN_NUMERIC_LEVELS)
+
+
+def _stray_text_advice(n_numbers: int, name: str) -> str:
+    return (f"(the column's other {n_numbers:,} cells are numbers); empty the cell(s) to impute "
+            f"them, or leave the column out with --drop {name}")
+
+
 def _rows_dropped(path: str, n_rows: int, n_kept: int) -> int:
     """How many rows ``--missing drop`` leaves out; an error when it leaves none."""
     if n_kept == 0:
@@ -225,6 +261,10 @@ def _partition_counts(part: Any, columns: list[str], text: list[str], target: st
         "labels": pd.unique(part[target].dropna())[:2].tolist(),  # two say "not one class"
         "infinite": dict(zip(numeric, np.isinf(values).sum(axis=0).tolist())),
         "levels": {name: set(pd.unique(features[name].dropna().astype(str))) for name in text},
+        # the text cells of a text column that is mostly numbers (kept to the first 1000)
+        "stray": {name: features[name][features[name].notna().to_numpy()
+                                       & np.isnan(_as_numbers(features[name]))]
+                  .astype(str).tolist()[:1000] for name in text},
     }
 
 
@@ -242,6 +282,8 @@ def _merged_counts(pieces: list[dict[str, Any]]) -> dict[str, Any]:
                          for name in total["infinite"]},
             "levels": {name: total["levels"][name] | piece["levels"][name]
                        for name in total["levels"]},
+            "stray": {name: (total["stray"][name] + piece["stray"][name])[:1000]
+                      for name in total["stray"]},
         }
     return total
 
@@ -299,6 +341,13 @@ def dask_training_table(frame: Any, target: str, columns: list[str], path: str, 
     _refuse_empty_and_identifier_columns(
         path, counts["rows"], counts["empty"],
         {name: len(levels) for name, levels in counts["levels"].items()})
+    for name, levels in counts["levels"].items():
+        present = counts["rows"] - counts["empty"][name]
+        stray = counts["stray"][name]
+        if _looks_numeric(present, len(stray), len(levels)):
+            raise DataError(f"{path}: column {name!r}: {len(stray)} cell(s) such as "
+                            f"{stray[0]!r} are not numbers "
+                            + _stray_text_advice(present - len(stray), name))
     missing_counts = {name: int(count) for name, count in counts["empty"].items() if count}
     if missing_counts and missing == "error":
         name = next(iter(missing_counts))
