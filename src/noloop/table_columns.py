@@ -246,8 +246,9 @@ def _rows_dropped(path: str, n_rows: int, n_kept: int) -> int:
 
 def _partition_counts(part: Any, columns: list[str], text: list[str], target: str
                       ) -> dict[str, Any]:
-    """One partition's counts: rows, empty cells per column, rows with one, empty labels,
-    infinite cells per numeric column, and each text column's levels."""
+    """One partition's counts: rows, empty cells per column, rows with one, empty labels, up
+    to two distinct labels, infinite cells per numeric column, and each text column's levels
+    and cells that are not numbers."""
     import pandas as pd
 
     features = part[columns]
@@ -261,11 +262,15 @@ def _partition_counts(part: Any, columns: list[str], text: list[str], target: st
         "labels": pd.unique(part[target].dropna())[:2].tolist(),  # two say "not one class"
         "infinite": dict(zip(numeric, np.isinf(values).sum(axis=0).tolist())),
         "levels": {name: set(pd.unique(features[name].dropna().astype(str))) for name in text},
-        # the text cells of a text column that is mostly numbers (kept to the first 1000)
-        "stray": {name: features[name][features[name].notna().to_numpy()
-                                       & np.isnan(_as_numbers(features[name]))]
-                  .astype(str).tolist()[:1000] for name in text},
+        # each text column's cells that are not numbers: how many, and the first few
+        "stray": {name: _stray_cells(features[name]) for name in text},
     }
+
+
+def _stray_cells(values: Any) -> tuple[int, list[str]]:
+    """How many present cells of a text column are not numbers, and the first three."""
+    stray = values[values.notna().to_numpy() & np.isnan(_as_numbers(values))]
+    return len(stray), stray.iloc[:3].astype(str).tolist()
 
 
 def _merged_counts(pieces: list[dict[str, Any]]) -> dict[str, Any]:
@@ -282,7 +287,8 @@ def _merged_counts(pieces: list[dict[str, Any]]) -> dict[str, Any]:
                          for name in total["infinite"]},
             "levels": {name: total["levels"][name] | piece["levels"][name]
                        for name in total["levels"]},
-            "stray": {name: (total["stray"][name] + piece["stray"][name])[:1000]
+            "stray": {name: (total["stray"][name][0] + piece["stray"][name][0],
+                             (total["stray"][name][1] + piece["stray"][name][1])[:3])
                       for name in total["stray"]},
         }
     return total
@@ -343,11 +349,11 @@ def dask_training_table(frame: Any, target: str, columns: list[str], path: str, 
         {name: len(levels) for name, levels in counts["levels"].items()})
     for name, levels in counts["levels"].items():
         present = counts["rows"] - counts["empty"][name]
-        stray = counts["stray"][name]
-        if _looks_numeric(present, len(stray), len(levels)):
-            raise DataError(f"{path}: column {name!r}: {len(stray)} cell(s) such as "
-                            f"{stray[0]!r} are not numbers "
-                            + _stray_text_advice(present - len(stray), name))
+        n_stray, examples = counts["stray"][name]
+        if _looks_numeric(present, n_stray, len(levels)):
+            raise DataError(f"{path}: column {name!r}: {n_stray:,} cell(s) such as "
+                            f"{examples[0]!r} are not numbers "
+                            + _stray_text_advice(present - n_stray, name))
     missing_counts = {name: int(count) for name, count in counts["empty"].items() if count}
     if missing_counts and missing == "error":
         name = next(iter(missing_counts))
