@@ -340,6 +340,8 @@ def test_cli_imputes_an_all_numeric_table_with_empty_cells(noloop, tmp_path, pen
     ("empty label", r"column 'species', line 3: the label is empty"),
     ("summary", r"--summary covers tables of numeric columns without empty cells; .*coef_table"),
     ("cv", r"--cv covers tables of numeric columns without empty cells; .*choose --C yourself"),
+    ("infinite", r"bad.csv: column 'bill_depth_mm', line 302: an infinite value; expected a "
+                 r"finite number"),
 ])
 def test_cli_bad_tables_fail_in_one_line_and_keep_the_model(noloop, tmp_path, penguins, case,
                                                             message):
@@ -350,6 +352,8 @@ def test_cli_bad_tables_fail_in_one_line_and_keep_the_model(noloop, tmp_path, pe
         frame["empty"] = np.nan
     elif case in ("summary", "cv"):
         options = ["--summary"] if case == "summary" else ["--cv", "3"]
+    elif case == "infinite":
+        frame.loc[300, "bill_depth_mm"] = np.inf
     else:
         frame.loc[1, "species"] = np.nan
     data = tmp_path / "bad.csv"
@@ -359,6 +363,18 @@ def test_cli_bad_tables_fail_in_one_line_and_keep_the_model(noloop, tmp_path, pe
     line = one_error_line(noloop("train", data, "--target", "species", "--model", model, *options))
     assert re.search(message, line), line
     assert model.read_bytes() == b"an earlier model"
+
+
+def test_cli_refuses_a_date_column_in_a_table_as_on_dask(noloop, tmp_path, penguins):
+    """A datetime column next to text columns was learned as raw nanoseconds in memory; it is
+    refused, as the numeric path and the Dask path refuse it."""
+    data = tmp_path / "dated.parquet"
+    penguins.assign(seen=pd.date_range("2007-01-01", periods=len(penguins))).to_parquet(
+        data, index=False)
+    for threshold in ("1e18", "0"):
+        line = one_error_line(noloop("train", data, "--target", "species", "--model",
+                                     tmp_path / "m.safetensors", "--dask-above", threshold))
+        assert re.search(r"dated.parquet: column(\(s\))? 'seen' holds? dates", line), line
 
 
 # ------------------------------------------------------------------ Dask

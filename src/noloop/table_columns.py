@@ -160,6 +160,9 @@ def training_table(frame: Any, target: str, path: str, fmt: str = "csv", *,
             raise DataError(f"{path}: column {name!r}, {_line_of(frame, position, fmt)}: "
                             f"{frame[name].iloc[position]!r} is not a number "
                             + _stray_text_advice(int(present.sum() - stray.sum()), name))
+    for name in columns:  # before rows are dropped: the line numbers still hold
+        if name not in text and frame[name].dtype != bool:
+            _refuse_dates_and_infinities(frame, name, path, fmt)
     missing_counts = {name: count for name, count in empty.items() if count}
     if missing_counts and missing == "error":
         name = next(iter(missing_counts))
@@ -184,6 +187,26 @@ def training_table(frame: Any, target: str, path: str, fmt: str = "csv", *,
             table[name] = table[name].astype(np.float64)  # as the numeric path reads it
     return TrainingTable(X=table, y=labels, features=columns, text_columns=text,
                          missing_counts=missing_counts, dropped_rows=dropped)
+
+
+def _refuse_dates_and_infinities(table: Any, name: str, path: str, fmt: str) -> None:
+    """Refuse a numeric column of dates, or with an infinite value (naming its line), as the
+    numeric path does; empty cells are left to the missing-value policy."""
+    import pandas as pd
+
+    from noloop.tables import _line_of
+
+    values = table[name]
+    if pd.api.types.is_datetime64_any_dtype(values.dtype) or \
+            pd.api.types.is_timedelta64_dtype(values.dtype):
+        raise DataError(f"{path}: column {name!r} holds dates or times ({values.dtype}); "
+                        "expected numbers: convert it (e.g. to seconds since an epoch) or drop it")
+    infinite = np.isinf(values.to_numpy(dtype=np.float64, na_value=np.nan))
+    if infinite.any():
+        position = int(np.flatnonzero(infinite)[0])
+        raise DataError(f"{path}: column {name!r}, {_line_of(table, position, fmt)}: an infinite "
+                        f"value; expected a finite number ({int(infinite.sum())} such cell(s) in "
+                        "this column)")
 
 
 def _refuse_empty_and_identifier_columns(path: str, n_rows: int, empty: dict[str, int],
