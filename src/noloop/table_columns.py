@@ -160,10 +160,11 @@ def training_table(frame: Any, target: str, path: str, fmt: str = "csv", *,
             raise DataError(f"{path}: column {name!r}, {_line_of(frame, position, fmt)}: "
                             f"{frame[name].iloc[position]!r} is not a number "
                             + _stray_text_advice(int(present.sum() - stray.sum()), name))
-    for name in columns:  # before rows are dropped: the line numbers still hold
-        if name not in text and frame[name].dtype != bool:
-            _refuse_dates_and_infinities(frame, name, path, fmt)
     missing_counts = {name: count for name, count in empty.items() if count}
+    if text or (missing_counts and missing == "impute"):  # the numeric path checks its own
+        for name in columns:  # before rows are dropped: the line numbers still hold
+            if name not in text and frame[name].dtype != bool:
+                _refuse_dates_and_infinities(frame, name, path, fmt)
     if missing_counts and missing == "error":
         name = next(iter(missing_counts))
         position = int(np.flatnonzero(frame[name].isna().to_numpy())[0])

@@ -44,6 +44,18 @@ if numba is not None:
     from noloop.linear_model._logistic_scalar import (sigmoid_slope, softmax_loss_to_residual,
                                                       softplus_and_sigmoid)
 
+    @numba.njit(inline="always")
+    def _row_logit(Xn, codes, w, b, i):  # pragma: no cover - compiled
+        # z = x_num · w[:d] + Σ_j w[codes_ij] + b; a code of −1 has no coefficient
+        z = b
+        for j in range(Xn.shape[1]):
+            z += Xn[i, j] * w[j]
+        for j in range(codes.shape[1]):
+            k = codes[i, j]
+            if k >= 0:
+                z += w[k]
+        return z
+
     @numba.njit(parallel=True, fastmath={"reassoc", "contract"}, cache=True, nogil=True)
     def _binary(Xn, codes, y, weight, w, b, n_chunks):  # pragma: no cover - compiled
         n, d = Xn.shape
@@ -58,13 +70,7 @@ if numba is not None:
             g = np.zeros(p + 1)
             loss = 0.0
             for i in range(start, stop):
-                z = b
-                for j in range(d):
-                    z += Xn[i, j] * w[j]
-                for j in range(J):
-                    k = codes[i, j]
-                    if k >= 0:
-                        z += w[k]
+                z = _row_logit(Xn, codes, w, b, i)
                 softplus, prob = softplus_and_sigmoid(z)
                 loss += weight[i] * (softplus - y[i] * z)
                 r = weight[i] * (prob - y[i])
@@ -187,14 +193,7 @@ if numba is not None:
                 for r in range(t * per_thread, min(size, (t + 1) * per_thread)):
                     i = start + r
                     if fused:
-                        z = b
-                        for j in range(d):
-                            z += Xn[i, j] * w[j]
-                        for j in range(J):
-                            k = codes[i, j]
-                            if k >= 0:
-                                z += w[k]
-                        hi = weight[i] * sigmoid_slope(z)
+                        hi = weight[i] * sigmoid_slope(_row_logit(Xn, codes, w, b, i))
                     else:
                         hi = h[i]
                     h_block[r] = hi
