@@ -536,8 +536,8 @@ def in_test_split(rows: pd.DataFrame, fraction: float, seed: int, columns: list[
 
     A row's fate depends on its content alone, never on which partition holds
     it: Dask may split the same files into different partitions for the
-    feature columns and for the target column. Use as
-    ``frame.map_partitions(in_test_split, fraction, seed, columns)``.
+    feature columns and for the target column. On Dask, :func:`split_rows`
+    applies it inside each partition's task.
 
     Parameters
     ----------
