@@ -251,6 +251,34 @@ def test_fused_kernels_on_every_csr_variant(problem, n_outputs, kind):
     np.testing.assert_allclose(Hv_k, Hv_s, rtol=0, atol=1e-12)
 
 
+@pytest.mark.parametrize("n_blocks", [1, 2])
+def test_binary_kernels_across_row_chunks(n_blocks):
+    """The binary kernels work in chunks of rows: blocks of several chunks, a partial last
+    chunk and empty rows on a chunk's edge give scipy's loss, gradient and H·v."""
+    n_samples = 3 * _sparse_kernels._CHUNK_ROWS + 37
+    X = sp.random_array((n_samples, 40), density=0.1, format="csr", random_state=6)
+    dense = X.toarray()
+    dense[[0, _sparse_kernels._CHUNK_ROWS - 1, _sparse_kernels._CHUNK_ROWS, n_samples - 1]] = 0
+    X = sp.csr_array(dense)
+    rng = np.random.default_rng(7)
+    Y = (rng.random(n_samples) < 0.4).astype(float)[:, None]
+    weight = rng.random(n_samples) + 0.5
+    weight /= weight.sum()
+    scipy_term = SparseData(X, Y, weight, True, kernels=False)
+    work = _sparse_kernels.Workspace(X.indptr, 41, n_blocks=n_blocks)
+    coef, v = rng.standard_normal((2, 1, 41))
+    value, grad = _sparse_kernels.binary_loss_gradient(X.data, X.indices, X.indptr, Y[:, 0], weight,
+                                                       coef[0, :40], coef[0, 40], work)
+    value_s, grad_s = scipy_term.loss_gradient(coef)
+    assert value == pytest.approx(float(value_s), rel=1e-13)
+    np.testing.assert_allclose(grad, grad_s[0], rtol=0, atol=1e-13)
+    h = _sparse_kernels.binary_curvature(X.data, X.indices, X.indptr, weight, coef[0, :40],
+                                         coef[0, 40])
+    Hv = _sparse_kernels.binary_hessian_product(X.data, X.indices, X.indptr, h, v[0, :40],
+                                                v[0, 40], work)
+    np.testing.assert_allclose(Hv, scipy_term.hessian_product(coef)(v)[0], rtol=0, atol=1e-13)
+
+
 def test_kernel_workspace_follows_more_threads_than_it_was_made_for(problem):
     """A workspace made with fewer blocks than threads still covers every row once."""
     X, y3, weight = problem

@@ -64,6 +64,22 @@ if numba is not None:
         # CSR positions and column indices are never negative.
         return np.uint64(i)
 
+    @numba.njit(inline="always")
+    def _row_dot(data, indices, indptr, i, w, b):  # pragma: no cover - compiled
+        # b + xᵢ·w over row i's non-zeros (a gather from w)
+        z = b
+        for k in range(_u(indptr[i]), _u(indptr[i + 1])):
+            z += data[k] * w[_u(indices[k])]
+        return z
+
+    @numba.njit(inline="always")
+    def _scatter_rows(data, indices, indptr, start, stop, ts, g):  # pragma: no cover - compiled
+        # g += tᵢ·xᵢ for the chunk's rows start..stop, tᵢ = ts[i - start]
+        for i in range(start, stop):
+            t = ts[i - start]
+            for k in range(_u(indptr[i]), _u(indptr[i + 1])):
+                g[_u(indices[k])] += t * data[k]
+
     @_jit
     def _binary(data, indices, indptr, y, weight, w, b, bounds, acc):  # pragma: no cover
         n_blocks = bounds.shape[0] - 1
@@ -82,10 +98,7 @@ if numba is not None:
             for start in range(bounds[c], bounds[c + 1], _CHUNK_ROWS):
                 stop = min(start + _CHUNK_ROWS, bounds[c + 1])
                 for i in range(start, stop):
-                    z = b
-                    for k in range(_u(indptr[i]), _u(indptr[i + 1])):
-                        z += data[k] * w[_u(indices[k])]
-                    zs[i - start] = z
+                    zs[i - start] = _row_dot(data, indices, indptr, i, w, b)
                 for i in range(start, stop):
                     z = zs[i - start]
                     softplus, p = softplus_and_sigmoid(z)
@@ -93,10 +106,7 @@ if numba is not None:
                     r = weight[i] * (p - y[i])
                     zs[i - start] = r
                     intercept += r
-                for i in range(start, stop):
-                    r = zs[i - start]
-                    for k in range(_u(indptr[i]), _u(indptr[i + 1])):
-                        g[_u(indices[k])] += r * data[k]
+                _scatter_rows(data, indices, indptr, start, stop, zs, g)
             g[d] = intercept
             losses[c] = loss
         return losses.sum(), _reduce(acc)
@@ -145,20 +155,24 @@ if numba is not None:
 
     @_jit
     def _binary_hvp(data, indices, indptr, h, v, vb, bounds, acc):  # pragma: no cover
-        # X̃ᵀ diag(h) X̃ [v; vb]: per row u = x·v + vb, then scatter h·u·x
+        # X̃ᵀ diag(h) X̃ [v; vb]: per row u = x·v + vb, then scatter h·u·x; rows in chunks as
+        # in _binary (every tᵢ = hᵢuᵢ of the chunk, then its scatter): measured 25-38 -> 22-29 ms
+        # per product on one thread, 14-18 -> 11-15 ms on two (interleaved A/B, 2026-11-29)
         n_blocks = bounds.shape[0] - 1
         d = v.shape[0]
         for c in prange(n_blocks):
             g = acc[c]
             g[:] = 0.0
-            for i in range(bounds[c], bounds[c + 1]):
-                u = vb
-                for k in range(_u(indptr[i]), _u(indptr[i + 1])):
-                    u += data[k] * v[_u(indices[k])]
-                t = h[i] * u
-                for k in range(_u(indptr[i]), _u(indptr[i + 1])):
-                    g[_u(indices[k])] += t * data[k]
-                g[d] += t
+            ts = np.empty(_CHUNK_ROWS)
+            intercept = 0.0
+            for start in range(bounds[c], bounds[c + 1], _CHUNK_ROWS):
+                stop = min(start + _CHUNK_ROWS, bounds[c + 1])
+                for i in range(start, stop):
+                    t = h[i] * _row_dot(data, indices, indptr, i, v, vb)
+                    ts[i - start] = t
+                    intercept += t
+                _scatter_rows(data, indices, indptr, start, stop, ts, g)
+            g[d] = intercept
         return _reduce(acc)
 
     @_jit
@@ -198,10 +212,7 @@ if numba is not None:
         # sᵢ σ(zᵢ)(1 − σ(zᵢ)): the diagonal of the binary Hessian's middle factor
         n = indptr.shape[0] - 1
         for i in prange(n):
-            z = b
-            for k in range(_u(indptr[i]), _u(indptr[i + 1])):
-                z += data[k] * w[_u(indices[k])]
-            out[i] = weight[i] * sigmoid_slope(z)
+            out[i] = weight[i] * sigmoid_slope(_row_dot(data, indices, indptr, i, w, b))
         return out
 
     @_jit
