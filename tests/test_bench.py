@@ -91,3 +91,24 @@ def test_bench_runs_only_the_sections_asked_for_and_names_unknown_ones(capsys):
     assert "3. One loss-and-gradient evaluation" not in out
     assert main(["bench", "--only", "reads,nonsense"]) == 2
     assert "unknown section nonsense" in capsys.readouterr().err
+
+
+def test_one_read_passes_over_every_byte_of_every_array():
+    """The floor of a "read" sums each array's bytes as 8-byte words plus a tail of bytes:
+    every byte of every array, whatever its dtype, length or memory order."""
+    import numpy as np
+
+    from noloop.bench._timing import _read_once, one_read_seconds
+
+    def expected(array):
+        raw = np.ascontiguousarray(array).reshape(-1).view(np.uint8)
+        whole = raw.size // 8 * 8
+        words = raw[:whole].view(np.uint64).astype(object).sum() if whole else 0
+        return int(words) + int(raw[whole:].astype(np.int64).sum())
+
+    rng = np.random.default_rng(0)
+    arrays = (rng.integers(0, 255, 13, dtype=np.uint8), rng.standard_normal((5, 3)),
+              np.asfortranarray(rng.integers(-9, 9, (4, 7)).astype(np.int32)))
+    assert _read_once(arrays) % 2**64 == sum(expected(a) for a in arrays) % 2**64
+    assert _read_once(arrays[:1]) == expected(arrays[0])
+    assert one_read_seconds(*arrays, repeat=2) > 0

@@ -528,7 +528,7 @@ def test_bench_section_races_every_contestant_to_the_optimum_and_counts_reads():
         evaluation["loss_gradient_seconds"] / evaluation["read_seconds"])
     assert result["encoding_seconds"] > 0
     text = "\n".join(lines)
-    assert "vs noloop on the dense one-hot matrix" in text and "reads of the codes" in text
+    assert "vs noloop on the dense one-hot matrix" in text and "reads of the table" in text
 
 
 @pytest.mark.parametrize("y", [

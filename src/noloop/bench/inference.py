@@ -6,7 +6,7 @@ collinear columns, see :func:`inference_problem`), an unpenalized fit
 :meth:`~noloop.linear_model._dense.DenseData.hessian`), ``"HC1"`` the Hessian
 and the sandwich's meat (two). Each step is counted in passes over X (the
 data-term calls, each of which reads X once) and timed against one read of X
-(the best time of ``X.sum()``, as in :mod:`noloop.bench.reads`). The Gram
+(one pass over its bytes on every thread, as in :mod:`noloop.bench.reads`). The Gram
 matrix X̃ᵀX̃ alone, by BLAS, is the floor no table computed from the
 Hessian can go below: n · d² multiply-adds against n · d for a read. With
 statsmodels installed, its ``Logit(...).fit()`` + ``summary()`` on the same
@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from noloop.bench._format import Column, format_seconds, format_table
-from noloop.bench._timing import best_seconds, timed_call
+from noloop.bench._timing import one_read_seconds, timed_call
 
 __all__ = ["InferenceRow", "section", "format_inference"]
 
@@ -75,7 +75,7 @@ def inference_rows(X: np.ndarray, y: np.ndarray, *, quick: bool) -> list[Inferen
     from noloop.linear_model import LogisticRegression
 
     X = np.ascontiguousarray(X)
-    read = best_seconds(X.sum, repeat=5 if quick else 3, calibrate=False)
+    read = one_read_seconds(X, repeat=5 if quick else 3)
     rows = []
 
     def add(step: str, call: Callable[[], Any], counted: bool = True) -> Any:
@@ -147,7 +147,7 @@ def section(report: dict[str, Any], *, number: int, quick: bool,
     X, y = inference_problem(quick=quick)
     size = f"{X.shape[0]:,} × {X.shape[1]}"
     say(f"{number}. The coefficient table on a {size} X (the race's, no collinear columns): cost beyond an unpenalized fit, "
-        "in passes and reads of X (one read = X.sum())")
+        "in passes and reads of X (one read = one pass over X's bytes on every thread)")
     rows = inference_rows(X, y, quick=quick)
     report["inference"] = {"size": size, "rows": [row.as_dict() for row in rows]}
     say(format_inference(rows))

@@ -18,7 +18,7 @@ from typing import Any, Callable
 import numpy as np
 
 from noloop.bench._format import Column, format_table
-from noloop.bench._timing import best_seconds
+from noloop.bench._timing import best_seconds, one_read_seconds
 from noloop.bench.race import RACE_GAP, RaceRow, format_race, race_row, ratios_to_first
 
 __all__ = ["SparseProblem", "FULL", "QUICK", "text_like", "sparse_race", "sparse_reads",
@@ -190,27 +190,27 @@ class SparseReadsRow:
 def sparse_reads(X: Any, y: np.ndarray, *, repeat: int = 7) -> list[SparseReadsRow]:
     """One fused loss-and-gradient, one Hessian-vector product and scipy's X·w + Xᵀ·u, in reads.
 
-    One read is the best time of a parallel numba sum over ``data`` and
-    ``indices`` (the bytes every evaluation must stream).
+    One read is the best time of one pass over the bytes of ``data`` and
+    ``indices`` on every thread (:func:`~noloop.bench._timing.one_read_seconds`):
+    the bytes every evaluation must stream.
     """
-    from noloop.linear_model import _sparse_kernels
-
     fused, plain = _objective(X, y, 1.0, kernels=True), _objective(X, y, 1.0, kernels=False)
     coef = np.random.default_rng(0).standard_normal((1, X.shape[1] + 1)) * 0.01
     X = fused.data.X
     fused_product, plain_product = fused.hessian_product(coef), plain.hessian_product(coef)
     calls = [
-        ("stream data + indices once", lambda: _sparse_kernels.stream(X.data, X.indices)),
         ("loss + gradient, fused kernel", lambda: fused.loss_gradient(coef)),
         ("loss + gradient, scipy", lambda: plain.loss_gradient(coef)),
         ("H·v, fused kernel", lambda: fused_product(coef)),
         ("H·v, scipy", lambda: plain_product(coef)),
     ]
-    seconds = []
-    for _, call in calls:
+    read = one_read_seconds(X.data, X.indices, repeat=repeat)
+    rows = [SparseReadsRow("stream data + indices once", read, 1.0)]
+    for what, call in calls:
         call()  # compile / warm up
-        seconds.append(best_seconds(call, repeat=repeat, calibrate=False))
-    return [SparseReadsRow(what, s, s / seconds[0]) for (what, _), s in zip(calls, seconds)]
+        seconds = best_seconds(call, repeat=repeat, calibrate=False)
+        rows.append(SparseReadsRow(what, seconds, seconds / read))
+    return rows
 
 
 def format_sparse_reads(rows: list[SparseReadsRow]) -> str:

@@ -427,19 +427,3 @@ def compile_all() -> None:
                                               np.zeros(3))
                 multinomial_hessian_product(data, indices, indptr, P, weight, np.zeros((3, 2)),
                                             np.zeros(3), work)
-
-
-if numba is not None:
-
-    @numba.njit(parallel=True, cache=True, nogil=True)
-    def _stream(data, indices):  # pragma: no cover - compiled
-        total = 0.0
-        for k in prange(data.shape[0]):
-            total += data[k] + indices[k]
-        return total
-
-
-def stream(data: np.ndarray, indices: np.ndarray) -> float:
-    """Σ (data + indices): one streaming pass over the bytes an evaluation reads, for the
-    reads figure of ``noloop bench --only sparse``."""
-    return float(_stream(data, indices))
