@@ -87,8 +87,10 @@ def inference_rows(X: np.ndarray, y: np.ndarray, *, quick: bool) -> list[Inferen
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a ConvergenceWarning at max_iter changes nothing here
-        # warm up: numba's kernels load from its cache (or compile) on the first fit
-        LogisticRegression(C=np.inf).fit(X[:200], y[:200]).coef_table(X[:200], y[:200])
+        # warm up: numba's kernels load from its cache (or compile) on the first fit; on the
+        # quick problem, as a slice of X (200 rows of 100 columns) is perfectly separated
+        small = inference_problem(quick=True)
+        LogisticRegression(C=np.inf).fit(*small).coef_table(*small)
         model = add("fit (C=inf, lbfgs)",
                     lambda: LogisticRegression(C=np.inf, max_iter=1000).fit(X, y))
     for cov_type, what in (("nonrobust", "Hessian"), ("HC1", "Hessian + meat")):
