@@ -333,13 +333,34 @@ def test_cli_imputes_an_all_numeric_table_with_empty_cells(noloop, tmp_path, pen
     assert "bill_length_mm[missing]" in list(load_model(model).feature_names_out_)
 
 
+def test_cli_cross_validates_a_table_fold_by_fold(noloop, tmp_path, penguin_csv):
+    """--cv on text columns and empty cells: LogisticRegressionCV encodes each training fold;
+    the refit is the model --C gives at the chosen C."""
+    chosen = tmp_path / "cv.safetensors"
+    result = noloop("train", penguin_csv, "--target", "species", "--model", chosen, "--cv", "3",
+                    "--Cs", "4", "--tol", "1e-10", "--max-iter", "1000", "--plot",
+                    tmp_path / "cv.png")
+    assert result.returncode == 0, result.stderr
+    assert "cross-validating 4 values of C on 3 folds" in result.stdout
+    assert (tmp_path / "cv.png").read_bytes()[:4] == b"\x89PNG"
+    C = load_model(chosen).C
+    direct = tmp_path / "direct.safetensors"
+    result = noloop("train", penguin_csv, "--target", "species", "--model", direct, "--C",
+                    repr(C), "--tol", "1e-10", "--max-iter", "1000")
+    assert result.returncode == 0, result.stderr
+    frame = pd.read_csv(penguin_csv).drop(columns="species")
+    np.testing.assert_allclose(load_model(chosen).decision_function(frame),
+                               load_model(direct).decision_function(frame), rtol=0, atol=1e-6)
+
+
 @pytest.mark.parametrize("case, message", [
     ("identifier", r"column 'name' looks like an identifier \(text, all 344 values distinct\), "
                    r"not a feature; leave it out with --drop name"),
     ("all empty", r"column 'empty' is empty in every row; leave it out with --drop empty"),
     ("empty label", r"column 'species', line 3: the label is empty"),
     ("summary", r"--summary covers tables of numeric columns without empty cells; .*coef_table"),
-    ("cv", r"--cv covers tables of numeric columns without empty cells; .*choose --C yourself"),
+    ("cv on dask", r"--cv on Dask covers numeric columns without empty cells; .*choose --C "
+                   r"yourself"),
     ("infinite", r"bad.csv: column 'bill_depth_mm', line 302: an infinite value; expected a "
                  r"finite number"),
 ])
@@ -350,8 +371,8 @@ def test_cli_bad_tables_fail_in_one_line_and_keep_the_model(noloop, tmp_path, pe
         frame["name"] = [f"penguin {i}" for i in range(len(frame))]
     elif case == "all empty":
         frame["empty"] = np.nan
-    elif case in ("summary", "cv"):
-        options = ["--summary"] if case == "summary" else ["--cv", "3"]
+    elif case in ("summary", "cv on dask"):
+        options = ["--summary"] if case == "summary" else ["--cv", "3", "--dask-above", "0"]
     elif case == "infinite":
         frame.loc[300, "bill_depth_mm"] = np.inf
     else:

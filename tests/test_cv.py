@@ -171,3 +171,74 @@ def test_l1_ratios_choose_as_scikit_learn_saga_on_the_same_folds(cancer):
     np.testing.assert_allclose(ours.coef_, theirs.coef_, atol=1e-4)
     np.testing.assert_array_equal(ours.coef_ == 0, theirs.coef_ == 0)
     assert (ours.coef_ == 0).any()  # L1 in the path: exact zeros
+
+
+def _penguin_table(extra_level=False):
+    """Penguins with text columns and empty cells, numeric columns scaled (quick fits); with
+    ``extra_level`` a column 'tag' whose level 'rare' sits only on the two rows of empty bill
+    lengths. Returns (frame, y, those two rows)."""
+    palmerpenguins = pytest.importorskip("palmerpenguins")
+    frame = palmerpenguins.load_penguins()
+    y = frame.pop("species").to_numpy()
+    numeric = frame.select_dtypes("number").columns
+    frame[numeric] = (frame[numeric] - frame[numeric].mean()) / frame[numeric].std()
+    rows = np.flatnonzero(frame["bill_length_mm"].isna().to_numpy())
+    if extra_level:
+        frame["tag"] = np.where(np.arange(len(frame)) % 2 == 0, "even", "odd")
+        frame.loc[rows, "tag"] = "rare"
+    return frame, y, rows
+
+
+TABLE = dict(solver="newton-cholesky", tol=1e-10, max_iter=100, missing="impute")
+
+
+def test_a_table_is_encoded_inside_each_training_fold():
+    """Text columns and empty cells: every fold's fits learn their levels, means and
+    indicators from the fold's training rows alone; coefs_paths_ holds them in the all-rows
+    layout, 0 for a feature a fold's training rows never had."""
+    frame, y, rows = _penguin_table(extra_level=True)
+    rest = np.random.default_rng(0).permutation(np.setdiff1d(np.arange(len(frame)), rows))
+    tests = [np.sort(np.concatenate([rows, rest[:100]])), np.sort(rest[100:220]),
+             np.sort(rest[220:])]
+    folds = [(np.setdiff1d(np.arange(len(frame)), test), test) for test in tests]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # fold 0's held-out 'rare' rows: no warning per C
+        search = LogisticRegressionCV(Cs=[0.1, 1.0], cv=folds, **TABLE).fit(frame, y)
+    names = list(search.feature_names_out_)
+    for k, (train, test) in enumerate(folds):
+        for i, C in enumerate([0.1, 1.0]):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # the unseen level, once here
+                fit = LogisticRegression(C=C, **TABLE).fit(frame.iloc[train], y[train])
+                assert search.scores_[k, 0, i] == fit.score(frame.iloc[test], y[test])
+            coef = dict(zip(fit.feature_names_out_, fit.coef_.T))
+            path = search.coefs_paths_[k, 0, i]
+            for j, name in enumerate(names):
+                np.testing.assert_allclose(path[:, j], coef.get(name, 0.0), rtol=0, atol=1e-6)
+            np.testing.assert_allclose(path[:, -1], fit.intercept_, rtol=0, atol=1e-6)
+    unseen = [names.index("tag[rare]"), names.index("bill_length_mm[missing]")]
+    assert np.all(search.coefs_paths_[0][..., unseen] == 0)
+    assert np.all(search.coefs_paths_[1][..., unseen] != 0)
+
+
+def test_a_table_refit_is_logistic_regression_at_the_chosen_C(tmp_path):
+    frame, y, _ = _penguin_table()
+    search = LogisticRegressionCV(Cs=[0.01, 0.1, 1.0], cv=3, **TABLE).fit(frame, y)
+    plain = LogisticRegression(C=search.C_, **TABLE).fit(frame, y)
+    np.testing.assert_allclose(search.coef_, plain.coef_, rtol=0, atol=1e-6)
+    assert list(search.feature_names_out_) == list(plain.feature_names_out_)
+    assert list(search.feature_names_in_) == list(frame.columns)
+    assert search.n_features_in_ == frame.shape[1]
+    save_model(search.to_logistic_regression(), tmp_path / "m.safetensors")
+    loaded = load_model(tmp_path / "m.safetensors")
+    np.testing.assert_array_equal(loaded.predict_proba(frame), search.predict_proba(frame))
+
+
+def test_a_table_with_empty_cells_under_missing_error_fails_before_any_fold():
+    frame, y, _ = _penguin_table()
+    with pytest.raises(ValueError, match=r"column 'bill_length_mm' has 2 missing cell\(s\)"):
+        LogisticRegressionCV(Cs=2, cv=3, solver="newton-cholesky").fit(frame, y)
+    complete = frame.notna().all(axis=1).to_numpy()
+    search = LogisticRegressionCV(Cs=2, cv=3, solver="newton-cholesky").fit(
+        frame[complete], y[complete])
+    assert "island[Dream]" in list(search.feature_names_out_)

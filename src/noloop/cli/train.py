@@ -387,13 +387,15 @@ def _fit_each_rate(args: argparse.Namespace, X: Any, y: Any) -> tuple[dict[str, 
     if args.cv:
         from noloop.cli.train_cv import fit_cv
 
-        if getattr(args, "text_columns", None) is not None:
-            # LogisticRegressionCV takes numeric matrices: the encoding would have to be
-            # learned inside each fold
-            raise UsageError(f"--cv covers tables of numeric columns without empty cells; "
-                             f"{args.data} has text columns or empty cells: choose --C "
-                             "yourself, or leave those columns out (--drop) and those rows "
-                             "(--missing drop)")
+        from noloop.linear_model._dask import is_dask
+
+        if getattr(args, "text_columns", None) is not None and is_dask(X):
+            # on Dask a fold is whole partitions, and LogisticRegressionCV encodes tables
+            # fold by fold in memory only
+            raise UsageError(f"--cv on Dask covers numeric columns without empty cells; "
+                             f"{args.data} has text columns or empty cells: train in memory "
+                             "(a larger --dask-above), choose --C yourself, or leave those "
+                             "columns out (--drop) and those rows (--missing drop)")
 
         with warnings_as_lines():
             return fit_cv(args, X, y)
@@ -488,7 +490,7 @@ def _report_and_save(args: argparse.Namespace, model: Any, fits: dict[str, Any],
     if args.plot and args.cv:
         from noloop.cli.train_cv import cv_png
 
-        names = getattr(model, "feature_names_in_", None)
+        names = getattr(model, "feature_names_out_", getattr(model, "feature_names_in_", None))
         picture = cv_png(args, fits["cv"], None if names is None else [str(n) for n in names])
     else:
         picture = _cost_curve_png(args, model, fits) if args.plot else None

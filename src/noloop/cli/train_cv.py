@@ -51,14 +51,24 @@ def fit_cv(args: argparse.Namespace, X: Any, y: Any) -> tuple[dict[str, Any], An
         columns unless --no-standardize).
     model : LogisticRegression
         The refit at the chosen C, on the raw columns.
+
+    A table (text columns or empty cells: ``args.text_columns`` is set) is
+    encoded inside each training fold by LogisticRegressionCV; only its
+    numeric columns are standardized, as for a fit without --cv.
     """
     from noloop.linear_model import LogisticRegressionCV
+    from noloop.linear_model._categorical import fold_table_standardization
     from noloop.preprocessing import fold_standardization, standardize
+    from noloop.table_columns import standardized_numeric
 
+    text_columns = getattr(args, "text_columns", None)
+    table = {} if text_columns is None else \
+        {"missing": "error" if args.missing == "error" else "impute"}
     if args.standardize:
-        X, mean, scale = standardize(X, source=str(args.data))
+        X, mean, scale = standardize(X, source=str(args.data)) if text_columns is None \
+            else standardized_numeric(X, text_columns)
     search = LogisticRegressionCV(Cs=args.Cs, cv=args.cv, solver=args.solver,
-                                  max_iter=args.max_iter, tol=args.tol, n_jobs=-1)
+                                  max_iter=args.max_iter, tol=args.tol, n_jobs=-1, **table)
     say(args, f"cross-validating {args.Cs} values of C on {args.cv} folds (accuracy)")
     start = time.perf_counter()
     search.fit(X, y)
@@ -67,7 +77,8 @@ def fit_cv(args: argparse.Namespace, X: Any, y: Any) -> tuple[dict[str, Any], An
     say(args, f"chosen C = {search.C_:.4g}; refit on every row: {int(model.n_iter_[0])} "
               f"iterations ({model.stop_reason_}), {time.perf_counter() - start:.2f} s in all")
     if args.standardize:
-        fold_standardization(model, mean, scale)
+        fold = fold_standardization if text_columns is None else fold_table_standardization
+        fold(model, mean, scale)
     return {"cv": search}, model
 
 
@@ -93,9 +104,10 @@ def cv_png(args: argparse.Namespace, search: Any, feature_names: list[str] | Non
 
     i_l1 = int(list(search.l1_ratios_).index(search.l1_ratio_))
     scores = search.scores_[:, i_l1, :]
-    n_features = search.n_features_in_
+    n_features = search.coef_.shape[1]  # a table's encoded features, not its input columns
     path = search.coefs_paths_[:, i_l1, :, :, :n_features].mean(axis=0)
-    units = "standardized columns" if args.standardize else "raw columns"
+    units = "raw columns" if not args.standardize else "standardized columns" \
+        if getattr(args, "text_columns", None) is None else "numeric columns standardized"
     return cv_path_png(search.Cs_, scores.mean(axis=0), scores.std(axis=0), path, search.C_,
                        feature_names=feature_names, score_label="accuracy",
                        title=f"{args.cv}-fold cross-validation on {Path(str(args.data)).name} "

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Callable, Iterable, Sequence
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -77,6 +78,10 @@ def chunk_folds(chunks: Sequence[int], n_folds: int) -> list[tuple[np.ndarray, n
     fold_of_row = np.repeat(np.arange(sizes.size) * n_folds // sizes.size, sizes)
     rows = np.arange(fold_of_row.size)
     return [(rows[fold_of_row != k], rows[fold_of_row == k]) for k in range(n_folds)]
+
+
+# the start of the warning TableEncoding.encode gives for levels not seen in fit
+_UNSEEN_LEVELS = r"column .*: \d+ row\(s\) hold level\(s\) not seen in fit"
 
 
 def _is_real(value: Any) -> bool:
@@ -202,6 +207,14 @@ class LogisticRegressionCV(ClassifierMixin, BaseEstimator):
         coefficients, and ``C_`` is the mean of the folds' best Cs.
     random_state : int, RandomState or None, default=None
         Accepted for scikit-learn compatibility; noloop's solvers are deterministic.
+    missing : {"error", "impute"}, default="error"
+        As :class:`LogisticRegression`'s. A table (a DataFrame with text,
+        category or bool columns, or any X under ``"impute"``) is encoded
+        inside each training fold, as a scikit-learn Pipeline would: levels,
+        imputation means and indicators come from the fold's training rows only.
+    handle_unknown : {"ignore", "error"}, default="ignore"
+        As :class:`LogisticRegression`'s, for levels a fold's held-out rows
+        hold but its training rows do not (ignored silently while scoring).
 
     Attributes
     ----------
@@ -221,6 +234,13 @@ class LogisticRegressionCV(ClassifierMixin, BaseEstimator):
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Only when X was a DataFrame with string column names.
+    encoding_ : TableEncoding
+        Only after a fit on a table: the encoding learned on all the rows. The
+        columns of ``coefs_paths_`` and ``coef_`` are its features: a fold
+        whose training rows lack a level or a missing cell has 0 for that
+        feature, as a fit on the whole layout would give it.
+    feature_names_out_ : ndarray of shape (n_coef_columns,)
+        With ``encoding_``: the name of each column of ``coef_``.
 
     Examples
     --------
@@ -250,6 +270,8 @@ class LogisticRegressionCV(ClassifierMixin, BaseEstimator):
         verbose: int = 0,
         refit: bool = True,
         random_state: Any = None,
+        missing: str = "error",
+        handle_unknown: str = "ignore",
     ) -> None:
         self.Cs = Cs
         self.l1_ratios = l1_ratios
@@ -264,6 +286,8 @@ class LogisticRegressionCV(ClassifierMixin, BaseEstimator):
         self.verbose = verbose
         self.refit = refit
         self.random_state = random_state
+        self.missing = missing
+        self.handle_unknown = handle_unknown
 
     # ------------------------------------------------------------------ fit
 
@@ -272,7 +296,8 @@ class LogisticRegressionCV(ClassifierMixin, BaseEstimator):
         params: dict[str, Any] = dict(C=float(C), solver=self.solver, tol=self.tol,
                                       max_iter=self.max_iter, class_weight=class_weight,
                                       fit_intercept=self.fit_intercept, warm_start=True,
-                                      verbose=max(0, int(self.verbose) - 1))
+                                      verbose=max(0, int(self.verbose) - 1),
+                                      missing=self.missing, handle_unknown=self.handle_unknown)
         if l1_ratio != 0:  # only then: works before and after LogisticRegression has l1_ratio
             if "l1_ratio" not in LogisticRegression().get_params():
                 raise ValueError(f"`l1_ratios` holds {l1_ratio!r}, but this noloop's "
@@ -312,11 +337,16 @@ class LogisticRegressionCV(ClassifierMixin, BaseEstimator):
         -------
         self : LogisticRegressionCV
         """
+        from noloop.linear_model._categorical import uses_table
         from noloop.linear_model._dask import is_dask
 
         Cs, l1_ratios = self._check_params()
-        data = _DaskFolds(self, X, y, sample_weight) if is_dask(X) \
-            else _InMemoryFolds(self, X, y, sample_weight)
+        if is_dask(X):
+            data: Any = _DaskFolds(self, X, y, sample_weight)
+        elif uses_table(X, missing=self.missing):
+            data = _TableFolds(self, X, y, sample_weight)
+        else:
+            data = _InMemoryFolds(self, X, y, sample_weight)
         class_weight = data.class_weight(self.class_weight)
         scorer = _scorer(self.scoring, data.classes)
         tasks = [(k, l1_ratio) for k in range(data.n_folds) for l1_ratio in l1_ratios]
@@ -327,11 +357,15 @@ class LogisticRegressionCV(ClassifierMixin, BaseEstimator):
                               scorer)
 
         threads = _n_threads(self.n_jobs, len(tasks))
-        if threads > 1:
-            with ThreadPoolExecutor(max_workers=threads) as pool:
-                paths = list(pool.map(run, tasks))
-        else:
-            paths = [run(task) for task in tasks]
+        with warnings.catch_warnings():  # set here, not in the threads: it is process-wide
+            # a table's held-out rows may hold levels their fold's training rows lack: they
+            # count zero, as designed, and a warning per fold and C would say nothing new
+            warnings.filterwarnings("ignore", message=_UNSEEN_LEVELS, category=UserWarning)
+            if threads > 1:
+                with ThreadPoolExecutor(max_workers=threads) as pool:
+                    paths = list(pool.map(run, tasks))
+            else:
+                paths = [run(task) for task in tasks]
         shape = (data.n_folds, l1_ratios.size, Cs.size)
         self.Cs_, self.l1_ratios_ = Cs, l1_ratios
         self.classes_ = data.classes
@@ -355,7 +389,7 @@ class LogisticRegressionCV(ClassifierMixin, BaseEstimator):
                 raise ValueError(f"fold {k} trains on the classes {model.classes_.tolist()!r} "
                                  f"of {data.classes.tolist()!r}; every training fold needs "
                                  "every class (use fewer folds or a stratified `cv`)")
-            coefs.append(_with_intercept(model))
+            coefs.append(data.in_layout(model))
             n_iter.append(int(model.n_iter_[0]))
             weight = {} if w_test is None else {"sample_weight": w_test}
             scores.append(model.score(X_test, y_test, **weight) if scorer is None
@@ -375,7 +409,7 @@ class LogisticRegressionCV(ClassifierMixin, BaseEstimator):
             start = self.coefs_paths_[:, i_l1, i_c].mean(axis=0)
             _set_start(model, start, data.dtype)
             model.fit(*data.everything())
-            w = _with_intercept(model)
+            w = data.in_layout(model)
             self._refit_state = {"n_iter": int(model.n_iter_[0]),
                                  "loss_history": list(model.loss_history_),
                                  "converged": bool(model.converged_),
@@ -399,6 +433,16 @@ class LogisticRegressionCV(ClassifierMixin, BaseEstimator):
             self.feature_names_in_ = data.feature_names
         elif hasattr(self, "feature_names_in_"):
             del self.feature_names_in_
+        encoding = getattr(data, "encoding", None)
+        if encoding is not None:  # coef_ columns are the encoding's features, not input columns
+            self.encoding_ = encoding
+            self.feature_names_out_ = np.asarray(encoding.feature_names_out, dtype=object)
+            self.feature_names_in_ = np.asarray(encoding.columns, dtype=object)
+            self.n_features_in_ = len(encoding.columns)
+        else:
+            for name in ("encoding_", "feature_names_out_"):
+                if hasattr(self, name):
+                    delattr(self, name)
 
     # ------------------------------------------------------------- the model
 
@@ -419,7 +463,8 @@ class LogisticRegressionCV(ClassifierMixin, BaseEstimator):
             "n_iter": 0, "loss_history": [], "converged": True, "stop_reason": ""}
         names = getattr(self, "feature_names_in_", None)
         model._restore(classes=self.classes_, coef=self.coef_, intercept=self.intercept_,
-                       feature_names=None if names is None else list(names), **state)
+                       feature_names=None if names is None else list(names),
+                       encoding=getattr(self, "encoding_", None), **state)
         return model
 
     decision_function = LogisticRegression.decision_function
@@ -490,9 +535,71 @@ class _InMemoryFolds:
     def everything(self) -> tuple[Any, Any, Any]:
         return self.X, self.y, self.sample_weight
 
+    @staticmethod
+    def in_layout(model: LogisticRegression) -> np.ndarray:
+        """A fit's [coef | intercept], shape (n_outputs, n_dof): every fit has the same columns."""
+        return _with_intercept(model)
+
+
+class _TableFolds(_InMemoryFolds):
+    """A table (text, category or bool columns, or missing cells): each fold's model learns
+    its own encoding from its training rows; coefficients are compared in the layout of the
+    encoding learned from all the rows."""
+
+    def __init__(self, estimator: LogisticRegressionCV, X: Any, y: Any,
+                 sample_weight: Any) -> None:
+        from sklearn.model_selection import check_cv
+        from sklearn.utils.multiclass import check_classification_targets
+        from sklearn.utils.validation import _check_sample_weight, column_or_1d
+
+        from noloop.linear_model._categorical import TableEncoding, _as_frame
+
+        frame = _as_frame(X)
+        y = column_or_1d(np.asarray(y) if not hasattr(y, "shape") else y)
+        if len(y) != len(frame):
+            raise ValueError(f"`X` has {len(frame)} rows but `y` has {len(y)}")
+        check_classification_targets(y)
+        # learned here first, so a table the folds cannot take (a missing cell under
+        # missing="error", duplicate columns) fails once, before any fold runs
+        self.encoding = TableEncoding.learn(frame, missing=estimator.missing)
+        self.X, self.y = frame, np.asarray(y)
+        self.dtype = np.dtype(np.float64)
+        self.feature_names = np.asarray(self.encoding.columns, dtype=object)
+        self.classes, self.indices = np.unique(self.y, return_inverse=True)
+        if self.classes.size < 2:
+            raise ValueError("This solver needs samples of at least 2 classes in the data, but "
+                             f"the data contains only one class: {self.classes[0]!r}")
+        self.sample_weight = None if sample_weight is None else \
+            _check_sample_weight(sample_weight, frame, dtype=np.float64)
+        cv = 5 if estimator.cv is None else estimator.cv
+        self.folds = list(check_cv(cv, self.y, classifier=True).split(frame, self.y))
+        self.n_folds = len(self.folds)
+        self._columns = {name: j for j, name in enumerate(self.encoding.feature_names_out)}
+
+    def fold(self, k: int) -> tuple[Any, ...]:
+        """(X_train, y_train, w_train, X_test, y_test, w_test) of fold ``k``; X as DataFrames."""
+        train, test = self.folds[k]
+        w = self.sample_weight
+        return (self.X.iloc[train], self.y[train], None if w is None else w[train],
+                self.X.iloc[test], self.y[test], None if w is None else w[test])
+
+    def in_layout(self, model: LogisticRegression) -> np.ndarray:
+        """The fit's [coef | intercept] in the all-rows encoding's columns, 0 where the fold's
+        training rows lacked a level or a missing cell (an all-zero feature's L2 coefficient)."""
+        fitted = _with_intercept(model)
+        names = list(model.feature_names_out_)
+        n_features = len(self._columns)
+        out = np.zeros((fitted.shape[0], n_features + int(model.fit_intercept)))
+        out[:, [self._columns[name] for name in names]] = fitted[:, :len(names)]
+        if model.fit_intercept:
+            out[:, n_features] = fitted[:, len(names)]
+        return out
+
 
 class _DaskFolds:
     """Dask arrays or DataFrames: folds of whole row chunks (or the index pairs ``cv`` gives)."""
+
+    in_layout = staticmethod(_InMemoryFolds.in_layout)
 
     def __init__(self, estimator: LogisticRegressionCV, X: Any, y: Any,
                  sample_weight: Any) -> None:
