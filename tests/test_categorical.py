@@ -296,6 +296,8 @@ def test_cli_trains_predicts_and_evaluates_penguins_like_the_pipeline(noloop, tm
     result = noloop("evaluate", model, rows, "--target", "species")
     assert result.returncode == 0, result.stderr
     assert re.search(r"accuracy  0\.9[0-9]+", result.stdout)
+    # the confusion matrix's header: a label as wide as its column does not touch the next
+    assert re.search(r"^ +Adelie  +Chinstrap  +Gentoo$", result.stdout, re.MULTILINE)
 
 
 def test_cli_drop_features_and_missing_policies(noloop, tmp_path, penguin_csv):

@@ -76,9 +76,10 @@ def run(args: argparse.Namespace) -> int:
     matrix = np.asarray(metrics["confusion_matrix"])
     cell = max(6, width, len(str(matrix.max())))
     print("confusion matrix (rows: true class, columns: predicted)")
-    print(" " * (width + 2) + "".join(f"{label:>{cell}}" for label in labels))
+    # two spaces between columns: a label as wide as the cell would touch its neighbour
+    print(" " * width + "".join(f"  {label:>{cell}}" for label in labels))
     for label, row in zip(labels, matrix):
-        print(f"{label:<{width}}  " + "".join(f"{count:>{cell}d}" for count in row))
+        print(f"{label:<{width}}" + "".join(f"  {count:>{cell}d}" for count in row))
     # train before test, whatever order the file keeps its keys in
     splits = {split: training[split] for split in sorted(training, key=lambda s: s != "train")
               if isinstance(training[split], dict)
