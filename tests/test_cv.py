@@ -242,3 +242,27 @@ def test_a_table_with_empty_cells_under_missing_error_fails_before_any_fold():
     search = LogisticRegressionCV(Cs=2, cv=3, solver="newton-cholesky").fit(
         frame[complete], y[complete])
     assert "island[Dream]" in list(search.feature_names_out_)
+
+
+def test_a_folds_missing_level_is_matched_by_column_not_by_name():
+    """The missing level is named to differ from every level: '<missing>', or '<<missing>>'
+    where a level is called '<missing>'. A fold without that level names its missing level
+    '<missing>'; its coefficient goes to the all-rows missing level, not to the level."""
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": rng.standard_normal(120),
+                          "c": rng.choice(["a", "b"], 120).astype(object)})
+    y = (frame["x"] + rng.standard_normal(120) > 0).astype(int).to_numpy()
+    frame.loc[:4, "c"], frame.loc[5:9, "c"] = "<missing>", None
+    folds = [(np.arange(5, 120), np.arange(5)), (np.arange(60), np.arange(60, 120))]
+    options = dict(solver="newton-cholesky", tol=1e-10, missing="impute")
+    search = LogisticRegressionCV(Cs=[1.0], cv=folds, **options).fit(frame, y)
+    names = list(search.feature_names_out_)
+    assert names == ["x", "c[<missing>]", "c[a]", "c[b]", "c[<<missing>>]"]
+    fold = LogisticRegression(C=1.0, **options).fit(frame.iloc[5:], y[5:])
+    assert list(fold.feature_names_out_) == ["x", "c[a]", "c[b]", "c[<missing>]"]
+    path = search.coefs_paths_[0, 0, 0, 0]
+    np.testing.assert_allclose(path[[0, 2, 3, 4, 5]], [*fold.coef_[0], fold.intercept_[0]],
+                               rtol=0, atol=1e-6)
+    assert path[1] == 0

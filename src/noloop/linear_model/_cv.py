@@ -588,6 +588,12 @@ class _TableFolds(_InMemoryFolds):
         training rows lacked a level or a missing cell (an all-zero feature's L2 coefficient)."""
         fitted = _with_intercept(model)
         names = list(model.feature_names_out_)
+        # a missing level is named to differ from the levels (rarely "<<missing>>" rather than
+        # "<missing>"): take the all-rows name of the same column's missing level
+        missing_levels = {name: level for name, _, level in self.encoding.categorical}
+        for name, _, level in model.encoding_.categorical:
+            if level is not None and level != missing_levels[name]:
+                names[names.index(f"{name}[{level}]")] = f"{name}[{missing_levels[name]}]"
         n_features = len(self._columns)
         out = np.zeros((fitted.shape[0], n_features + int(model.fit_intercept)))
         out[:, [self._columns[name] for name in names]] = fitted[:, :len(names)]
