@@ -51,6 +51,8 @@ def test_train_with_cv_reports_the_curve_and_saves_the_refit(noloop, tmp_path, t
     (["--cv", "1"], "--cv needs at least 2 folds"),
     (["--cv", "3", "--penalty", "none"], "cannot go with --penalty none"),
     (["--cv", "3", "--learning-rates", "0.1,0.01"], "cannot also compare --learning-rates"),
+    (["--cv", "3", "--C", "5"], "--cv chooses C; leave out --C 5"),
+    (["--cv", "3", "--summary"], "--summary prints the table of one fit"),
 ])
 def test_cv_option_conflicts_are_one_line(noloop, tmp_path, table, extra, message):
     path, _, _ = table
@@ -60,3 +62,18 @@ def test_cv_option_conflicts_are_one_line(noloop, tmp_path, table, extra, messag
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0]
     assert not (tmp_path / "m.safetensors").exists()
+
+
+def test_cv_runs_at_the_l1_ratio_asked_for(noloop, tmp_path, table):
+    """--l1-ratio with --cv: the search, the refit and the model file use it (they were L2)."""
+    path, X, y = table
+    model_path = tmp_path / "m.safetensors"
+    result = noloop("train", path, "--target", "label", "--model", model_path, "--cv", 3,
+                    "--Cs", 3, "--l1-ratio", 1, "--tol", 1e-8, "--max-iter", 1000)
+    assert result.returncode == 0, result.stderr
+    expected = LogisticRegressionCV(Cs=3, cv=StratifiedKFold(3), l1_ratios=[1.0],
+                                    solver="newton-cd", tol=1e-8, max_iter=1000).fit(
+        StandardScaler().fit_transform(X), y)
+    model = load_model(model_path)
+    assert model.l1_ratio == 1.0 and model.C == expected.C_
+    np.testing.assert_array_equal(model.coef_ == 0, expected.coef_ == 0)

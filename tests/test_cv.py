@@ -266,3 +266,53 @@ def test_a_folds_missing_level_is_matched_by_column_not_by_name():
     np.testing.assert_allclose(path[[0, 2, 3, 4, 5]], [*fold.coef_[0], fold.intercept_[0]],
                                rtol=0, atol=1e-6)
     assert path[1] == 0
+
+
+def test_table_folds_say_what_went_wrong_and_where():
+    """Fold-level problems name the fold: a class its training rows lack (with its count),
+    a level new to its held-out rows under handle_unknown='error'; a column empty in one
+    fold's training rows is left out of that fold (0), not an error; unconverged fold fits
+    are one ConvergenceWarning; a Dask table is refused with a way out."""
+    import dask.dataframe as dd
+    import pandas as pd
+    from sklearn.exceptions import ConvergenceWarning
+
+    frame, y, _ = _penguin_table()
+    order = np.random.default_rng(1).permutation(len(frame))
+    held, rest = order[:10], order[10:]
+    odd = y.copy()
+    odd[held[0]] = "Oddity"
+    with pytest.raises(ValueError, match=r"fold 0's training rows hold no row of the "
+                                         r"class\(es\) 'Oddity' \(1 row\(s\) in all\)"):
+        LogisticRegressionCV(Cs=1, cv=[(rest, held)], **TABLE).fit(frame, odd)
+    rare = frame.copy()
+    rare.loc[held, "island"] = "Rare"
+    with pytest.raises(ValueError, match=r"fold 0, scoring its held-out rows: .*'island' holds "
+                                         r"level\(s\) not seen in fit: 'Rare'"):
+        LogisticRegressionCV(Cs=1, cv=[(rest, held)], handle_unknown="error", **TABLE).fit(
+            rare, y)
+    noted = frame.assign(note=np.nan)
+    noted.loc[held, "note"] = 1.0
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        search = LogisticRegressionCV(Cs=[1e-4, 1.0], cv=[(rest, held), (held, rest)][:1],
+                                      missing="impute", max_iter=2).fit(noted, y)
+    unconverged = [str(w.message) for w in caught if w.category is ConvergenceWarning]
+    assert unconverged[0].startswith("2 of 2 fold fits did not converge within max_iter = 2 "
+                                     "(their Cs: 0.0001, 1)")
+    assert len(unconverged) == 2  # that one, and the refit's own
+    assert np.all(search.coefs_paths_[..., list(search.feature_names_out_).index("note")] == 0)
+    with pytest.raises(ValueError, match=r"LogisticRegressionCV on Dask takes numeric columns .*"
+                                         r"cross-validate it in memory"):
+        LogisticRegressionCV(Cs=2, cv=2, **TABLE).fit(dd.from_pandas(frame, npartitions=2),
+                                                      dd.from_pandas(pd.Series(y), npartitions=2))
+
+
+def test_a_column_named_like_another_columns_feature_is_refused():
+    """'island[Dream]' as a column beside island would name two coefficients alike."""
+    frame, y, _ = _penguin_table()
+    frame["island[Dream]"] = 1.0
+    for estimator in (LogisticRegression(**TABLE), LogisticRegressionCV(Cs=1, cv=2, **TABLE)):
+        with pytest.raises(ValueError, match=r"the feature name\(s\) \['island\[Dream\]'\] "
+                                             r"would each name two coefficients"):
+            estimator.fit(frame, y)

@@ -325,8 +325,10 @@ def save_model(model: Any, path: str | os.PathLike, *, metrics: dict[str, Any] |
 
     if not isinstance(model, LogisticRegression):
         kind = type(model)
+        hint = ("; save its chosen model, model.to_logistic_regression()"
+                if hasattr(model, "to_logistic_regression") else "")
         raise TypeError(f"save_model saves a noloop.LogisticRegression; got "
-                        f"{kind.__module__}.{kind.__qualname__}")
+                        f"{kind.__module__}.{kind.__qualname__}{hint}")
     if not hasattr(model, "coef_"):
         raise ValueError("save_model needs a fitted model; call fit first")
     state = model._fitted_state()

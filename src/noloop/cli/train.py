@@ -62,7 +62,7 @@ def add_parser(commands: Any) -> None:
     train.add_argument("--model", required=True, help="where to write the model (.safetensors)")
     train.add_argument("--solver", choices=SOLVER_CHOICES, default=None,
                        help="optimizer (default lbfgs; gd is the seed's gradient descent)")
-    train.add_argument("--C", type=_inverse_strength, default=1.0,
+    train.add_argument("--C", type=_inverse_strength, default=None,
                        help="inverse penalty strength (default 1.0; inf: no penalty)")
     train.add_argument("--l1-ratio", type=_l1_ratio, default=0.0,
                        help="elastic-net mixing: 0 L2 (default), 1 L1 (sparse), between: both; "
@@ -234,6 +234,8 @@ def read_training_csv(args: argparse.Namespace) -> Any:
 def _check_options(args: argparse.Namespace) -> None:
     """Settle --solver, and refuse option combinations and outputs that cannot work."""
     solver_given = args.solver is not None
+    args.C_given = args.C is not None  # --cv chooses C: a --C beside it would be ignored
+    args.C = 1.0 if args.C is None else args.C
     args.solver = args.solver or ("newton-cd" if args.l1_ratio > 0 else "lbfgs")
     if args.learning_rates and args.solver != "gd":
         if solver_given:

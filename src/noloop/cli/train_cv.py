@@ -39,6 +39,11 @@ def check_options(args: argparse.Namespace) -> None:
     if args.penalty == "none":
         raise UsageError("--cv chooses the strength of the L2 penalty; it cannot go with "
                          "--penalty none")
+    if getattr(args, "C_given", False):
+        raise UsageError(f"--cv chooses C; leave out --C {args.C:g}")
+    if args.summary:
+        raise UsageError("--summary prints the table of one fit: after --cv, train again with "
+                         "--C set to the chosen C and --summary")
 
 
 def fit_cv(args: argparse.Namespace, X: Any, y: Any) -> tuple[dict[str, Any], Any]:
@@ -67,8 +72,10 @@ def fit_cv(args: argparse.Namespace, X: Any, y: Any) -> tuple[dict[str, Any], An
     if args.standardize:
         X, mean, scale = standardize(X, source=str(args.data)) if text_columns is None \
             else standardized_numeric(X, text_columns)
+    # the search runs at the --l1-ratio asked for (0: L2), the refit and the model file too
     search = LogisticRegressionCV(Cs=args.Cs, cv=args.cv, solver=args.solver,
-                                  max_iter=args.max_iter, tol=args.tol, n_jobs=-1, **table)
+                                  l1_ratios=[args.l1_ratio], max_iter=args.max_iter,
+                                  tol=args.tol, n_jobs=-1, **table)
     say(args, f"cross-validating {args.Cs} values of C on {args.cv} folds (accuracy)")
     start = time.perf_counter()
     search.fit(X, y)

@@ -203,9 +203,16 @@ class TableEncoding:
             impute.append(float(column["sum"]) / int(column["count"]))
             if n_missing:
                 indicators.append(name)
-        return cls(columns=columns, numeric=numeric, impute=np.asarray(impute, dtype=np.float64),
-                   indicators=indicators, categorical=categorical, missing=missing,
-                   missing_counts=counts)
+        encoding = cls(columns=columns, numeric=numeric,
+                       impute=np.asarray(impute, dtype=np.float64), indicators=indicators,
+                       categorical=categorical, missing=missing, missing_counts=counts)
+        names = encoding.feature_names_out
+        if len(set(names)) != len(names):
+            twice = sorted({name for name in names if names.count(name) > 1})
+            raise ValueError(f"the feature name(s) {twice!r} would each name two coefficients: "
+                             "a column is called like a level or a missing indicator of "
+                             "another column; rename it")
+        return encoding
 
     @classmethod
     def learn_dask(cls, frame: Any, *, missing: str = "error") -> "TableEncoding":

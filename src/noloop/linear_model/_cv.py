@@ -17,14 +17,15 @@ layout, the default from scikit-learn 1.10 on: ``scores_`` of shape
 from __future__ import annotations
 
 import numbers
-from collections.abc import Callable, Iterable, Sequence
 import warnings
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 
 from noloop._xp import to_numpy
@@ -43,11 +44,13 @@ class _Path:
         [coef_ | intercept_] after each C (n_dof = n_features + fit_intercept).
     scores : ndarray of shape (n_cs,)
     n_iter : ndarray of shape (n_cs,)
+    converged : bool ndarray of shape (n_cs,)
     """
 
     coefs: np.ndarray
     scores: np.ndarray
     n_iter: np.ndarray
+    converged: np.ndarray
 
 
 def chunk_folds(chunks: Sequence[int], n_folds: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -78,6 +81,29 @@ def chunk_folds(chunks: Sequence[int], n_folds: int) -> list[tuple[np.ndarray, n
     fold_of_row = np.repeat(np.arange(sizes.size) * n_folds // sizes.size, sizes)
     rows = np.arange(fold_of_row.size)
     return [(rows[fold_of_row != k], rows[fold_of_row == k]) for k in range(n_folds)]
+
+
+def _absent_class_message(data: Any, k: int, fitted: np.ndarray) -> str:
+    """Which classes fold ``k``'s training rows lack, and how many rows each has in all."""
+    absent = [label for label in data.classes.tolist() if label not in fitted.tolist()]
+    indices = getattr(data, "indices", None)
+    counts = {} if indices is None else dict(zip(data.classes.tolist(),
+                                                 np.bincount(indices).tolist()))
+    said = ", ".join(f"{label!r}" + (f" ({counts[label]} row(s) in all)" if counts else "")
+                     for label in absent)
+    return (f"fold {k}'s training rows hold no row of the class(es) {said}; every training "
+            "fold needs every class: use fewer folds, or more rows of that class")
+
+
+def _warn_unconverged(converged: np.ndarray, Cs: np.ndarray, max_iter: int) -> None:
+    """One ConvergenceWarning for every fold fit that stopped unconverged, naming their Cs."""
+    if converged.all():
+        return
+    at = ", ".join(f"{C:.4g}" for C in np.unique(np.broadcast_to(Cs, converged.shape)[~converged]))
+    warnings.warn(f"{int((~converged).sum())} of {converged.size} fold fits did not converge "
+                  f"within max_iter = {max_iter} (their Cs: {at}); "
+                  "their held-out scores entered the choice of C: increase `max_iter`, or "
+                  "scale the data (e.g. StandardScaler)", ConvergenceWarning, stacklevel=3)
 
 
 # the start of the warning TableEncoding.encode gives for levels not seen in fit
@@ -337,11 +363,16 @@ class LogisticRegressionCV(ClassifierMixin, BaseEstimator):
         -------
         self : LogisticRegressionCV
         """
-        from noloop.linear_model._categorical import uses_table
+        from noloop.linear_model._categorical import dask_uses_table, uses_table
         from noloop.linear_model._dask import is_dask
 
         Cs, l1_ratios = self._check_params()
         if is_dask(X):
+            if dask_uses_table(X, missing=self.missing):
+                raise ValueError("LogisticRegressionCV on Dask takes numeric columns without "
+                                 "missing cells; this X has text, category or bool columns (or "
+                                 "missing='impute'): cross-validate it in memory (X.compute()), "
+                                 "where each fold learns its own encoding")
             data: Any = _DaskFolds(self, X, y, sample_weight)
         elif uses_table(X, missing=self.missing):
             data = _TableFolds(self, X, y, sample_weight)
@@ -361,6 +392,8 @@ class LogisticRegressionCV(ClassifierMixin, BaseEstimator):
             # a table's held-out rows may hold levels their fold's training rows lack: they
             # count zero, as designed, and a warning per fold and C would say nothing new
             warnings.filterwarnings("ignore", message=_UNSEEN_LEVELS, category=UserWarning)
+            # one warning below for every fold fit that stopped unconverged, not one each
+            warnings.filterwarnings("ignore", category=ConvergenceWarning)
             if threads > 1:
                 with ThreadPoolExecutor(max_workers=threads) as pool:
                     paths = list(pool.map(run, tasks))
@@ -371,6 +404,8 @@ class LogisticRegressionCV(ClassifierMixin, BaseEstimator):
         self.classes_ = data.classes
         self.scores_ = np.stack([p.scores for p in paths]).reshape(shape)
         self.n_iter_ = np.stack([p.n_iter for p in paths]).reshape(shape).astype(np.int32)
+        _warn_unconverged(np.stack([p.converged for p in paths]).reshape(shape), Cs,
+                          self.max_iter)
         self.coefs_paths_ = np.stack([p.coefs for p in paths]).reshape(
             shape + paths[0].coefs.shape[1:])
         self._choose(data, class_weight)
@@ -381,21 +416,23 @@ class LogisticRegressionCV(ClassifierMixin, BaseEstimator):
               scorer: Callable[..., float] | None) -> _Path:
         """Fit fold ``k`` at every C in order, each fit warm-started from the last; score each."""
         X_train, y_train, w_train, X_test, y_test, w_test = data.fold(k)
-        coefs, scores, n_iter = [], [], []
+        coefs, scores, n_iter, converged = [], [], [], []
         for C in Cs:
             model.set_params(C=float(C))
             model.fit(X_train, y_train, sample_weight=w_train)
             if model.classes_.shape != data.classes.shape:
-                raise ValueError(f"fold {k} trains on the classes {model.classes_.tolist()!r} "
-                                 f"of {data.classes.tolist()!r}; every training fold needs "
-                                 "every class (use fewer folds or a stratified `cv`)")
+                raise ValueError(_absent_class_message(data, k, model.classes_))
             coefs.append(data.in_layout(model))
             n_iter.append(int(model.n_iter_[0]))
+            converged.append(bool(model.converged_))
             weight = {} if w_test is None else {"sample_weight": w_test}
-            scores.append(model.score(X_test, y_test, **weight) if scorer is None
-                          else scorer(model, X_test, y_test, **weight))
+            try:
+                scores.append(model.score(X_test, y_test, **weight) if scorer is None
+                              else scorer(model, X_test, y_test, **weight))
+            except ValueError as error:  # e.g. handle_unknown="error" and a level new to the fold
+                raise ValueError(f"fold {k}, scoring its held-out rows: {error}") from None
         return _Path(np.stack(coefs), np.asarray(scores, dtype=np.float64),
-                     np.asarray(n_iter))
+                     np.asarray(n_iter), np.asarray(converged))
 
     def _choose(self, data: Any, class_weight: Any) -> None:
         """Pick (l1_ratio, C) as scikit-learn does and set coef_, intercept_, C_, l1_ratio_."""
@@ -577,11 +614,19 @@ class _TableFolds(_InMemoryFolds):
         self._columns = {name: j for j, name in enumerate(self.encoding.feature_names_out)}
 
     def fold(self, k: int) -> tuple[Any, ...]:
-        """(X_train, y_train, w_train, X_test, y_test, w_test) of fold ``k``; X as DataFrames."""
+        """(X_train, y_train, w_train, X_test, y_test, w_test) of fold ``k``; X as DataFrames.
+
+        A column empty in every training row of the fold is left out of both: the fold has
+        nothing to learn from it (its features get 0, as an all-zero column's would).
+        """
         train, test = self.folds[k]
         w = self.sample_weight
-        return (self.X.iloc[train], self.y[train], None if w is None else w[train],
-                self.X.iloc[test], self.y[test], None if w is None else w[test])
+        X_train, X_test = self.X.iloc[train], self.X.iloc[test]
+        empty = X_train.columns[X_train.isna().all(axis=0).to_numpy()]
+        if len(empty):
+            X_train, X_test = X_train.drop(columns=empty), X_test.drop(columns=empty)
+        return (X_train, self.y[train], None if w is None else w[train],
+                X_test, self.y[test], None if w is None else w[test])
 
     def in_layout(self, model: LogisticRegression) -> np.ndarray:
         """The fit's [coef | intercept] in the all-rows encoding's columns, 0 where the fold's

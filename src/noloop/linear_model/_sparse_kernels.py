@@ -155,9 +155,10 @@ if numba is not None:
 
     @_jit
     def _binary_hvp(data, indices, indptr, h, v, vb, bounds, acc):  # pragma: no cover
-        # X̃ᵀ diag(h) X̃ [v; vb]: per row u = x·v + vb, then scatter h·u·x; rows in chunks as
-        # in _binary (every tᵢ = hᵢuᵢ of the chunk, then its scatter): measured 25-38 -> 22-29 ms
-        # per product on one thread, 14-18 -> 11-15 ms on two (interleaved A/B, 2026-11-29)
+        # X̃ᵀ diag(h) X̃ [v; vb]: per row u = x·v + vb, then scatter h·u·x; rows in chunks
+        # as in _binary (every tᵢ = hᵢuᵢ of the chunk, then its scatter): measured
+        # 25-38 -> 22-29 ms per product on one thread, 14-18 -> 11-15 ms on two
+        # (interleaved A/B, 2026-11-29)
         n_blocks = bounds.shape[0] - 1
         d = v.shape[0]
         for c in prange(n_blocks):
