@@ -338,3 +338,16 @@ def test_dask_predictions_never_replace_a_folder_of_other_files(tmp_path):
     write_dask_table(frame, tmp_path / "out")  # earlier prediction parts are replaced
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["part.0.parquet",
                                                                    "part.1.parquet"]
+
+
+@pytest.mark.parametrize("solver", ["lbfgs", "newton-cholesky"])
+def test_a_nan_in_a_dask_chunk_is_an_error_not_a_zero_model(client, solver):
+    """Dask chunks are not checked cell by cell before a fit; the first objective is NaN
+    (NaN · 0), which is an error naming the cause. It was all-zero coefficients and a
+    line-search warning."""
+    X, y = make_classification(n_samples=200, n_features=3, n_informative=2, n_redundant=0,
+                               random_state=0)
+    X[150, 1] = np.nan
+    with pytest.raises(ValueError, match=r"`X` holds NaN or infinite values"):
+        LogisticRegression(solver=solver).fit(da.from_array(X, chunks=50),
+                                              da.from_array(y, chunks=50))

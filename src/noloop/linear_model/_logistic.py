@@ -8,6 +8,8 @@ solver call.
 
 from __future__ import annotations
 
+import math
+
 import numbers
 import sys
 import warnings
@@ -291,6 +293,12 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         coef = self._initial_coef(problem)
         result = solve(self.solver, problem.objective, coef, max_iter=self.max_iter,
                        tol=self.tol, learning_rate=self.learning_rate, callback=self._progress())
+        if result.loss_history and not math.isfinite(result.loss_history[0]):
+            # in-memory X is checked cell by cell before the fit; Dask chunks are not (a
+            # pass of its own): NaN · 0 makes the first objective NaN, which tells the same
+            raise ValueError("`X` holds NaN or infinite values (the objective at the starting "
+                             "point is not finite): remove or impute those cells (a Dask "
+                             "DataFrame takes missing='impute')")
         if result.diverged:  # as scikit-learn's SGD: a diverged fit is an error, not a model
             raise ValueError(f"{self.solver} {result.stop_reason}: lower `learning_rate`, or "
                              "use learning_rate='auto', which cannot diverge")
