@@ -335,6 +335,37 @@ def test_cli_imputes_an_all_numeric_table_with_empty_cells(noloop, tmp_path, pen
     assert "bill_length_mm[missing]" in list(load_model(model).feature_names_out_)
 
 
+def test_cli_reads_a_file_r_wrote_with_na_values(noloop, tmp_path, penguin_csv, penguins):
+    """The CSV palmerpenguins ships (R's write.csv) marks missing cells NA: by default a
+    one-line error that names --na-values; with --na-values NA the model, in memory and on
+    Dask, and its predictions are those of the file with empty cells."""
+    r_csv = tmp_path / "penguins_r.csv"
+    penguins.to_csv(r_csv, index=False, na_rep="NA")
+    kept = tmp_path / "kept.safetensors"
+    kept.write_bytes(b"an earlier model")
+    line = one_error_line(noloop("train", r_csv, "--target", "species", "--model", kept))
+    assert "'NA' is not a number" in line and "with --na-values NA" in line
+    assert kept.read_bytes() == b"an earlier model"
+    models = {}
+    for name, data, options in [("empty cells", penguin_csv, []),
+                                ("NA", r_csv, ["--na-values", "NA"]),
+                                ("NA on Dask", r_csv, ["--na-values", "NA", "--dask-above", "0"])]:
+        models[name] = tmp_path / f"{len(models)}.safetensors"
+        result = noloop("train", data, "--target", "species", "--model", models[name],
+                        "--tol", "1e-10", *options)
+        assert result.returncode == 0, result.stderr
+    reference = load_model(models["empty cells"])
+    for name in ("NA", "NA on Dask"):
+        np.testing.assert_allclose(load_model(models[name]).coef_, reference.coef_, rtol=0,
+                                   atol=1e-6)
+    outputs = []
+    for data, options in [(penguin_csv, []), (r_csv, ["--na-values", "NA"])]:
+        outputs.append(tmp_path / f"p{len(outputs)}.csv")
+        result = noloop("predict", models["NA"], data, "--output", outputs[-1], *options)
+        assert result.returncode == 0, result.stderr
+    assert outputs[0].read_bytes() == outputs[1].read_bytes()
+
+
 def test_cli_cross_validates_a_table_fold_by_fold(noloop, tmp_path, penguin_csv):
     """--cv on text columns and empty cells: LogisticRegressionCV encodes each training fold;
     the refit is the model --C gives at the chosen C."""

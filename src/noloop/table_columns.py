@@ -159,7 +159,8 @@ def training_table(frame: Any, target: str, path: str, fmt: str = "csv", *,
             position = int(np.flatnonzero(stray)[0])
             raise DataError(f"{path}: column {name!r}, {_line_of(frame, position, fmt)}: "
                             f"{frame[name].iloc[position]!r} is not a number "
-                            + _stray_text_advice(int(present.sum() - stray.sum()), name))
+                            + _stray_text_advice(int(present.sum() - stray.sum()), name,
+                                                 frame[name].iloc[position]))
     missing_counts = {name: count for name, count in empty.items() if count}
     if text or (missing_counts and missing == "impute"):  # the numeric path checks its own
         for name in columns:  # before rows are dropped: the line numbers still hold
@@ -256,9 +257,17 @@ def _looks_numeric(n_present: int, n_text: int, n_levels: int) -> bool:
             and n_levels > _MIN_NUMERIC_LEVELS)
 
 
-def _stray_text_advice(n_numbers: int, name: str) -> str:
-    return (f"(the column's other {n_numbers:,} cells are numbers); empty the cell(s) to impute "
-            f"them, or leave the column out with --drop {name}")
+# texts that mark a missing value in files other tools wrote (R writes NA, pandas NaN)
+_MISSING_MARKERS = frozenset({"NA", "N/A", "n/a", "na", "NaN", "nan", "NAN", "null", "NULL",
+                              "None", "none", "#N/A", "<NA>", "-", "?", "."})
+
+
+def _stray_text_advice(n_numbers: int, name: str, cell: Any = None) -> str:
+    marker = str(cell).strip() if cell is not None else ""
+    read_as_empty = (f"read {marker!r} as an empty cell with --na-values {marker}, "
+                     if marker in _MISSING_MARKERS else "")
+    return (f"(the column's other {n_numbers:,} cells are numbers); {read_as_empty}empty the "
+            f"cell(s) to impute them, or leave the column out with --drop {name}")
 
 
 def _rows_dropped(path: str, n_rows: int, n_kept: int) -> int:
@@ -377,7 +386,7 @@ def dask_training_table(frame: Any, target: str, columns: list[str], path: str, 
         if _looks_numeric(present, n_stray, len(levels)):
             raise DataError(f"{path}: column {name!r}: {n_stray:,} cell(s) such as "
                             f"{examples[0]!r} are not numbers "
-                            + _stray_text_advice(present - n_stray, name))
+                            + _stray_text_advice(present - n_stray, name, examples[0]))
     missing_counts = {name: int(count) for name, count in counts["empty"].items() if count}
     if missing_counts and missing == "error":
         name = next(iter(missing_counts))

@@ -18,8 +18,10 @@ stays cheap.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -95,13 +97,15 @@ def _suffix(path: str | os.PathLike) -> str:
 
 
 def read_table(
-    path: str | os.PathLike, fmt: str | None = None, *, allow_empty: bool = False
+    path: str | os.PathLike, fmt: str | None = None, *, allow_empty: bool = False,
+    na_values: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Read a CSV, Parquet, ``.npy`` or ``.npz`` file into a DataFrame.
 
     CSV is read by ``pd.read_csv`` (so columns get pandas' types) with one
     difference that keeps a user's data as written: only an empty cell is
-    missing (``NA``, ``None``, ``null`` or ``n/a`` are text, and so labels). Gzip
+    missing (``NA``, ``None``, ``null`` or ``n/a`` are text, and so labels,
+    unless ``na_values`` names them). Gzip
     files (``.csv.gz``, or any CSV starting with gzip's magic bytes) are
     decompressed. A header cell that is empty or ``Unnamed: N`` (the index
     ``DataFrame.to_csv()`` writes) is refused, not used as a feature: write the
@@ -118,6 +122,9 @@ def read_table(
     allow_empty : bool, default=False
         Accept a header without rows (``predict`` writes an empty output for
         it); training refuses such a file.
+    na_values : sequence of str, default=()
+        CSV cells holding one of these texts are missing too, in every column
+        (pandas' ``na_values``; e.g. ``("NA",)`` for a file R wrote).
 
     Returns
     -------
@@ -142,7 +149,8 @@ def read_table(
     if path.stat().st_size == 0:
         raise DataError(f"{path}: the file is empty; expected a header line and rows of data")
     reader: Callable[[Path], pd.DataFrame] = {
-        "csv": _read_csv, "parquet": _read_parquet, "npy": _read_npy, "npz": _read_npz,
+        "csv": functools.partial(_read_csv, na_values=na_values), "parquet": _read_parquet,
+        "npy": _read_npy, "npz": _read_npz,
     }[kind]
     frame = reader(path)
     if len(frame.columns) == 0:
@@ -174,7 +182,7 @@ def _check_column_names(path: str | os.PathLike, names: list[str]) -> None:
 _DELIMITERS = {";": "semicolon", "\t": "tab", "|": "pipe"}
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
+def _read_csv(path: Path, na_values: Sequence[str] = ()) -> pd.DataFrame:
     import gzip
     import zlib
 
@@ -200,9 +208,10 @@ def _read_csv(path: Path) -> pd.DataFrame:
     header, lines = _scan_csv(path, text)
     _check_column_names(path, header)  # before pandas renames a second 'y' to 'y.1'
     try:
-        # only an empty cell is missing: NA, None, null or n/a are a user's text (labels)
+        # only an empty cell is missing: NA, None, null or n/a are a user's text (labels),
+        # unless the user names them (--na-values)
         frame = pd.read_csv(io.StringIO(text), skip_blank_lines=True, keep_default_na=False,
-                            na_values=[""])
+                            na_values=["", *na_values])
     except (pd.errors.ParserError, ValueError) as error:
         raise DataError(f"{path}: is not valid CSV ({' '.join(str(error).split())})") from None
     if len(lines) == len(frame):
@@ -675,8 +684,9 @@ def folder_format(folder: str) -> str:
     return "csv" if files and len(csv_files) == len(files) else "parquet"
 
 
-def _read_dask_csv(files: list[str], *, gzipped: bool) -> Any:
-    """CSV files as a dask DataFrame, as in memory: only empty cells are missing.
+def _read_dask_csv(files: list[str], *, gzipped: bool, na_values: Sequence[str] = ()) -> Any:
+    """CSV files as a dask DataFrame, as in memory: only empty cells (and ``na_values``) are
+    missing.
 
     Columns that look True/False in the sampled head are read as pandas'
     nullable ``boolean``: a plain ``bool`` would turn a later empty cell into
@@ -684,7 +694,7 @@ def _read_dask_csv(files: list[str], *, gzipped: bool) -> Any:
     """
     import dask.dataframe as dd
 
-    options = dict(keep_default_na=False, na_values=[""], sample=_CSV_SAMPLE_BYTES,
+    options = dict(keep_default_na=False, na_values=["", *na_values], sample=_CSV_SAMPLE_BYTES,
                    sample_rows=_CSV_SAMPLE_ROWS, blocksize=None if gzipped else "default")
     frame = dd.read_csv(files, **options)
     flags = {name: "boolean" for name, dtype in frame.dtypes.items() if dtype == bool}
@@ -732,7 +742,8 @@ def _read_parquet_part(path: str) -> pd.DataFrame:
     return _read_parquet(Path(path))
 
 
-def read_dask_table(path: str | os.PathLike, fmt: str | None = None) -> Any:
+def read_dask_table(path: str | os.PathLike, fmt: str | None = None, *,
+                    na_values: Sequence[str] = ()) -> Any:
     """A lazy dask DataFrame over a CSV or Parquet file, folder or glob; checked, not loaded.
 
     Parquet is read one file per partition, whatever columns are selected later:
@@ -745,6 +756,8 @@ def read_dask_table(path: str | os.PathLike, fmt: str | None = None) -> Any:
     path : str or path-like
         A file, a folder (of Parquet parts, or of CSV files only) or a glob pattern.
     fmt : {"csv", "parquet"}, optional
+    na_values : sequence of str, default=()
+        As :func:`read_table`'s, for CSV.
 
     Returns
     -------
@@ -767,7 +780,7 @@ def read_dask_table(path: str | os.PathLike, fmt: str | None = None) -> Any:
             headers = [_csv_header(Path(file)) for file in files]
             _check_column_names(files[0], headers[0])
             _check_parts_agree(text, files, [{name: "" for name in header} for header in headers])
-            return _read_dask_csv(files, gzipped=files[0].endswith(".gz"))
+            return _read_dask_csv(files, gzipped=files[0].endswith(".gz"), na_values=na_values)
     except DataError:
         raise
     except (OSError, ValueError) as error:

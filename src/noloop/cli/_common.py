@@ -40,7 +40,7 @@ __all__ = [
     "Progress",
     "ReadProgress",
     "warnings_as_lines",
-    "add_format_option",
+    "add_reading_options",
     "add_dask_options",
     "add_chatter",
     "use_dask",
@@ -408,12 +408,25 @@ def warnings_as_lines(*also: type[Warning]) -> Iterator[None]:
 # ------------------------------------------------------------------ options
 
 
-def add_format_option(command: argparse.ArgumentParser) -> None:
-    """``--format``, for files whose extension does not say."""
+def add_reading_options(command: argparse.ArgumentParser) -> None:
+    """``--format``, for files whose extension does not say, and ``--na-values``."""
     from noloop._formats import TABLE_FORMATS
 
     command.add_argument("--format", choices=TABLE_FORMATS,
                          help="file format, when the extension does not say")
+    command.add_argument("--na-values", type=_text_list, default=(), metavar="TEXT[,TEXT]",
+                         help="CSV cells holding one of these texts are empty, in every column "
+                              "(e.g. NA, as R writes a missing value); by default only an "
+                              "empty cell is")
+
+
+def _text_list(text: str) -> tuple[str, ...]:
+    """``NA,n/a`` -> ("NA", "n/a"); an empty entry is refused (an empty cell is missing anyway)."""
+    values = tuple(value.strip() for value in text.split(","))
+    if not all(values):
+        raise argparse.ArgumentTypeError(f"expected texts separated by commas, such as NA,n/a; "
+                                         f"got {text!r}")
+    return values
 
 
 def add_dask_options(command: argparse.ArgumentParser) -> None:
@@ -591,7 +604,8 @@ def read_model_rows(args: argparse.Namespace, model: Any, *, allow_empty: bool =
                                select_features, table_format)
 
     fmt = table_format(args.data, args.format)
-    frame = read_table(args.data, fmt, allow_empty=allow_empty).rename(columns=str)
+    frame = read_table(args.data, fmt, allow_empty=allow_empty,
+                       na_values=args.na_values).rename(columns=str)
     features = model_features(model)
     if hasattr(model, "encoding_"):  # a table model: its encoding reads text and empty cells
         require_model_columns(frame.columns, features, str(args.data))

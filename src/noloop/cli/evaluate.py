@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from noloop.cli._common import (add_dask_options, add_format_option, dask_client, dask_kind,
+from noloop.cli._common import (add_dask_options, add_reading_options, dask_client, dask_kind,
                                 metrics_line, read_model_rows, use_dask,
                                 warnings_as_lines)
 from noloop.sparse_files import add_sparse_options
@@ -19,7 +19,7 @@ def add_parser(commands: Any) -> None:
     evaluate.add_argument("model")
     evaluate.add_argument("data")
     evaluate.add_argument("--target", help="the column holding the labels (tables only)")
-    add_format_option(evaluate)
+    add_reading_options(evaluate)
     add_sparse_options(evaluate)
     evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON")
     add_dask_options(evaluate)
@@ -99,7 +99,8 @@ def _evaluate_dask(args: argparse.Namespace, model: Any) -> dict[str, Any]:
 
     features = model_features(model)
     with dask_client(args.scheduler):
-        frame = read_dask_table(args.data, args.format).rename(columns=str)
+        frame = read_dask_table(args.data, args.format,
+                                na_values=args.na_values).rename(columns=str)
         if args.target not in frame.columns:
             raise DataError(f"{args.data}: no column named {args.target!r} (the --target); "
                             f"columns are {', '.join(map(repr, map(str, frame.columns)))}")

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from noloop.cli._common import (UsageError, add_chatter, add_dask_options, add_format_option,
+from noloop.cli._common import (UsageError, add_chatter, add_dask_options, add_reading_options,
                                 check_paths, dask_client, dask_kind,
                                 read_model_rows, say, use_dask, warnings_as_lines)
 from noloop.sparse_files import add_sparse_options, is_sparse_file, read_sparse
@@ -26,7 +26,7 @@ def add_parser(commands: Any) -> None:
                               "a folder of Parquet parts (a name without suffix, on Dask), "
                               "or - for stdout")
     predict.add_argument("--proba", action="store_true", help="add one probability column per class")
-    add_format_option(predict)
+    add_reading_options(predict)
     add_sparse_options(predict)
     add_dask_options(predict)
     add_chatter(predict)
@@ -132,7 +132,8 @@ def _predict_dask(args: argparse.Namespace, model: Any) -> int:
 
     features = model_features(model)
     with dask_client(args.scheduler):
-        frame = read_dask_table(args.data, args.format).rename(columns=str)
+        frame = read_dask_table(args.data, args.format,
+                                na_values=args.na_values).rename(columns=str)
         if all(column in frame.columns for column in features):  # else dask_model_rows says which
             frame, _ = parse_once(frame, features, str(args.data), dask_kind(args))
         X = dask_model_rows(frame, model, str(args.data))

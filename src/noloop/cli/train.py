@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from noloop.cli._common import (Progress, UsageError, add_chatter, add_dask_options,
-                                add_format_option, check_paths, dask_client, dask_kind,
+                                add_reading_options, check_paths, dask_client, dask_kind,
                                 in_option_words,
                                 metrics_line, non_negative_int, non_negative_number,
                                 option_type, positive_int, positive_number, say, use_dask,
@@ -99,7 +99,7 @@ def add_parser(commands: Any) -> None:
     from noloop.cli.train_cv import add_options as add_cv_options
 
     add_cv_options(train)
-    add_format_option(train)
+    add_reading_options(train)
     train.add_argument("--every", type=positive_int, default=100,
                        help="with --verbose: print every N iterations")
     add_sparse_options(train)
@@ -128,14 +128,14 @@ def run(args: argparse.Namespace) -> int:
         return _train_dask(args)
     fmt = table_format(args.data, args.format)
     fast = (read_training_csv(args) if fmt == "csv" and args.drop is None
-            and args.features is None else None)
+            and args.features is None and not args.na_values else None)
     text_columns: list[str] | None = None  # None: no table encoding (all numbers, all present)
     report = None
     if fast is not None:  # a clean numeric CSV: labels encoded once, as codes into the classes
         X, features, codes, classes = fast.X, fast.features, fast.codes, fast.classes
         del fast
     else:  # the careful reader: text columns, empty cells; messages name file, line, column
-        frame = read_table(args.data, fmt)
+        frame = read_table(args.data, fmt, na_values=args.na_values)
         table = training_table(frame, args.target, str(args.data), fmt, missing=args.missing,
                                drop=args.drop, features=args.features)
         del frame
@@ -261,7 +261,8 @@ def _train_dask(args: argparse.Namespace) -> int:
     with dask_client(args.scheduler) as client:
         where = f"the cluster at {client.scheduler.address}" if client is not None \
             else "Dask's local threads"
-        frame = read_dask_table(args.data, args.format).rename(columns=str)
+        frame = read_dask_table(args.data, args.format,
+                                na_values=args.na_values).rename(columns=str)
         if args.target not in frame.columns:
             raise DataError(f"{args.data}: no column named {args.target!r} (the --target); "
                             f"columns are {', '.join(map(repr, map(str, frame.columns)))}")
