@@ -529,10 +529,11 @@ def test_cli_on_dask_holds_out_the_same_rows_of_x_and_y(noloop, tmp_path, pengui
 
 @pytest.mark.parametrize("threshold, message", [
     ("1e18", r"column 'bill_length_mm', line 332: 'n/a' is not a number \(the column's other "
-             r"341 cells are numbers\); empty the cell\(s\) to impute them, or leave the "
-             r"column out with --drop bill_length_mm"),
+             r"341 cells are numbers\); read 'n/a' as an empty cell with --na-values n/a, "
+             r"empty the cell\(s\) to impute them, or leave the column out with --drop "
+             r"bill_length_mm"),
     ("0", r"column 'bill_length_mm': 1 cell\(s\) such as 'n/a' are not numbers \(the column's "
-          r"other 341 cells are numbers\)"),
+          r"other 341 cells are numbers\); read 'n/a' as an empty cell with --na-values n/a"),
 ], ids=["in memory", "dask"])
 def test_a_numeric_column_with_stray_text_is_refused_not_learned_as_levels(
         noloop, tmp_path, penguins, threshold, message):
