@@ -364,6 +364,10 @@ def test_cli_reads_a_file_r_wrote_with_na_values(noloop, tmp_path, penguin_csv, 
         result = noloop("predict", models["NA"], data, "--output", outputs[-1], *options)
         assert result.returncode == 0, result.stderr
     assert outputs[0].read_bytes() == outputs[1].read_bytes()
+    line = one_error_line(noloop("predict", models["NA"], r_csv, "--output", tmp_path / "x.csv"))
+    assert re.search(r"penguins_r\.csv: column 'bill_length_mm', line 5: 'NA' is not a number "
+                     r"\(the column was numeric when the model was fitted\); read 'NA' as an "
+                     r"empty cell with --na-values NA", line), line
 
 
 def test_cli_cross_validates_a_table_fold_by_fold(noloop, tmp_path, penguin_csv):

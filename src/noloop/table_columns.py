@@ -257,17 +257,11 @@ def _looks_numeric(n_present: int, n_text: int, n_levels: int) -> bool:
             and n_levels > _MIN_NUMERIC_LEVELS)
 
 
-# texts that mark a missing value in files other tools wrote (R writes NA, pandas NaN)
-_MISSING_MARKERS = frozenset({"NA", "N/A", "n/a", "na", "NaN", "nan", "NAN", "null", "NULL",
-                              "None", "none", "#N/A", "<NA>", "-", "?", "."})
-
-
 def _stray_text_advice(n_numbers: int, name: str, cell: Any = None) -> str:
-    marker = str(cell).strip() if cell is not None else ""
-    read_as_empty = (f"read {marker!r} as an empty cell with --na-values {marker}, "
-                     if marker in _MISSING_MARKERS else "")
-    return (f"(the column's other {n_numbers:,} cells are numbers); {read_as_empty}empty the "
-            f"cell(s) to impute them, or leave the column out with --drop {name}")
+    from noloop.tables import na_values_hint
+
+    return (f"(the column's other {n_numbers:,} cells are numbers); {na_values_hint(cell)}"
+            f"empty the cell(s) to impute them, or leave the column out with --drop {name}")
 
 
 def _rows_dropped(path: str, n_rows: int, n_kept: int) -> int:

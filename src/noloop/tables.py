@@ -338,6 +338,42 @@ def _line_of(frame: pd.DataFrame, position: int, fmt: str) -> str:
     return f"line {position + 2}" if fmt == "csv" else f"row {position + 1}"
 
 
+# texts that mark a missing value in files other tools wrote (R writes NA, pandas NaN)
+_MISSING_MARKERS = frozenset({"NA", "N/A", "n/a", "na", "NaN", "nan", "NAN", "null", "NULL",
+                              "None", "none", "#N/A", "<NA>", "-", "?", "."})
+
+
+def na_values_hint(cell: Any) -> str:
+    """``"read 'NA' as an empty cell with --na-values NA, "`` for a usual missing-value
+    marker, else ``""``: the start of the advice for a text cell among numbers."""
+    marker = "" if cell is None else str(cell).strip()
+    return (f"read {marker!r} as an empty cell with --na-values {marker}, "
+            if marker in _MISSING_MARKERS else "")
+
+
+def refuse_text_in_numbers(frame: pd.DataFrame, columns: list[str], path: str,
+                           fmt: str) -> None:
+    """A text cell in a column a table model learned as numbers: one error naming its line.
+
+    Empty cells pass (the model imputes them); without this check the encoding
+    would name the cell but not its line, nor ``--na-values``.
+    """
+    import pandas as pd
+
+    for name in columns:
+        values = frame[name]
+        if pd.api.types.is_numeric_dtype(values.dtype):  # bool included: 0/1, as fitted
+            continue
+        stray = (pd.to_numeric(values, errors="coerce").isna() & values.notna()).to_numpy()
+        if stray.any():
+            position = int(np.flatnonzero(stray)[0])
+            cell = values.iloc[position]
+            raise DataError(f"{path}: column {name!r}, {_line_of(frame, position, fmt)}: "
+                            f"{cell!r} is not a number (the column was numeric when the model "
+                            f"was fitted); {na_values_hint(cell)}or empty the cell(s) to "
+                            "impute them")
+
+
 def _numeric_column(path: str, frame: pd.DataFrame, column: str, fmt: str) -> np.ndarray:
     import pandas as pd
 

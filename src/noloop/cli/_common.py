@@ -600,8 +600,8 @@ def read_model_rows(args: argparse.Namespace, model: Any, *, allow_empty: bool =
     """(the whole table ``args.data``, its model columns as a checked float DataFrame)."""
     import pandas as pd
 
-    from noloop.tables import (model_features, read_table, require_model_columns,
-                               select_features, table_format)
+    from noloop.tables import (model_features, read_table, refuse_text_in_numbers,
+                               require_model_columns, select_features, table_format)
 
     fmt = table_format(args.data, args.format)
     frame = read_table(args.data, fmt, allow_empty=allow_empty,
@@ -609,6 +609,7 @@ def read_model_rows(args: argparse.Namespace, model: Any, *, allow_empty: bool =
     features = model_features(model)
     if hasattr(model, "encoding_"):  # a table model: its encoding reads text and empty cells
         require_model_columns(frame.columns, features, str(args.data))
+        refuse_text_in_numbers(frame, model.encoding_.numeric, str(args.data), fmt)
         return frame, frame[features]
     X = pd.DataFrame(select_features(frame, features, str(args.data), fmt), columns=features)
     return frame, X
