@@ -316,3 +316,29 @@ def test_a_column_named_like_another_columns_feature_is_refused():
         with pytest.raises(ValueError, match=r"the feature name\(s\) \['island\[Dream\]'\] "
                                              r"would each name two coefficients"):
             estimator.fit(frame, y)
+
+
+def test_fold_fits_are_quiet_without_touching_the_process_warning_filters():
+    """Folds run in threads, and so may two searches: quieting the fold fits with a warnings
+    filter (process-wide) left the other search's filters behind. A flag on the fold's model
+    does it; the one summary warning still comes, from each search."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    frame, y, _ = _penguin_table(extra_level=True)
+    before = list(warnings.filters)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        inside = list(warnings.filters)
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            searches = [pool.submit(LogisticRegressionCV(Cs=[1e-4, 1.0], cv=3, missing="impute",
+                                                         max_iter=2, n_jobs=2).fit, frame, y)
+                        for _ in range(2)]
+            for search in searches:
+                search.result()
+        assert warnings.filters == inside
+    assert warnings.filters == before
+    messages = [str(w.message) for w in caught if w.category is ConvergenceWarning]
+    assert sum(message.startswith("6 of 6 fold fits did not converge") for message in messages) == 2
+    assert not [w for w in caught if "not seen in fit" in str(w.message)]

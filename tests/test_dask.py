@@ -340,14 +340,15 @@ def test_dask_predictions_never_replace_a_folder_of_other_files(tmp_path):
                                                                    "part.1.parquet"]
 
 
-@pytest.mark.parametrize("solver", ["lbfgs", "newton-cholesky"])
-def test_a_nan_in_a_dask_chunk_is_an_error_not_a_zero_model(client, solver):
+@pytest.mark.parametrize("solver, l1_ratio", [("lbfgs", 0.0), ("newton-cholesky", 0.0),
+                                             ("gd", 1.0)])
+def test_a_nan_in_a_dask_chunk_is_an_error_not_a_zero_model(client, solver, l1_ratio):
     """Dask chunks are not checked cell by cell before a fit; the first objective is NaN
     (NaN · 0), which is an error naming the cause. It was all-zero coefficients and a
-    line-search warning."""
+    line-search warning (lbfgs), or a step halving forever (gd with an L1 part)."""
     X, y = make_classification(n_samples=200, n_features=3, n_informative=2, n_redundant=0,
                                random_state=0)
     X[150, 1] = np.nan
     with pytest.raises(ValueError, match=r"`X` holds NaN or infinite values"):
-        LogisticRegression(solver=solver).fit(da.from_array(X, chunks=50),
-                                              da.from_array(y, chunks=50))
+        LogisticRegression(solver=solver, l1_ratio=l1_ratio).fit(da.from_array(X, chunks=50),
+                                                                 da.from_array(y, chunks=50))

@@ -359,9 +359,10 @@ class TableEncoding:
             if handle_unknown == "error":
                 raise ValueError(f"{source}: column {name!r} holds level(s) not seen in fit: "
                                  f"{what}; known levels are {levels!r}")
-            warnings.warn(f"column {name!r}: {int(unknown.sum())} row(s) hold level(s) not seen "
-                          f"in fit ({what}); they contribute nothing to the logits",
-                          UserWarning, stacklevel=4)
+            if handle_unknown == "ignore":  # "ignore quietly": cross-validation's held-out rows
+                warnings.warn(f"column {name!r}: {int(unknown.sum())} row(s) hold level(s) not seen "
+                              f"in fit ({what}); they contribute nothing to the logits",
+                              UserWarning, stacklevel=4)
         # local: −1 (no coefficient) or a level, the missing level last
         table = np.concatenate([[-1], offset + np.arange(len(levels) + 1)]).astype(np.int32)
         return local, table
@@ -604,7 +605,10 @@ class _Table:
         from noloop.linear_model import _categorical_kernels as kernels
 
         encoding: TableEncoding = estimator.encoding_
-        X_num, codes = encoding.encode(_as_frame(X), handle_unknown=estimator.handle_unknown)
+        handle_unknown = estimator.handle_unknown
+        if handle_unknown == "ignore" and getattr(estimator, "_quiet", False):
+            handle_unknown = "ignore quietly"
+        X_num, codes = encoding.encode(_as_frame(X), handle_unknown=handle_unknown)
         with np.errstate(over="ignore", invalid="ignore"):
             scores = kernels.logits(X_num, codes, np.asarray(estimator.coef_, dtype=np.float64),
                                     np.asarray(estimator.intercept_, dtype=np.float64))

@@ -106,10 +106,6 @@ def _warn_unconverged(converged: np.ndarray, Cs: np.ndarray, max_iter: int) -> N
                   "scale the data (e.g. StandardScaler)", ConvergenceWarning, stacklevel=3)
 
 
-# the start of the warning TableEncoding.encode gives for levels not seen in fit
-_UNSEEN_LEVELS = r"column .*: \d+ row\(s\) hold level\(s\) not seen in fit"
-
-
 def _is_real(value: Any) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
@@ -388,17 +384,11 @@ class LogisticRegressionCV(ClassifierMixin, BaseEstimator):
                               scorer)
 
         threads = _n_threads(self.n_jobs, len(tasks))
-        with warnings.catch_warnings():  # set here, not in the threads: it is process-wide
-            # a table's held-out rows may hold levels their fold's training rows lack: they
-            # count zero, as designed, and a warning per fold and C would say nothing new
-            warnings.filterwarnings("ignore", message=_UNSEEN_LEVELS, category=UserWarning)
-            # one warning below for every fold fit that stopped unconverged, not one each
-            warnings.filterwarnings("ignore", category=ConvergenceWarning)
-            if threads > 1:
-                with ThreadPoolExecutor(max_workers=threads) as pool:
-                    paths = list(pool.map(run, tasks))
-            else:
-                paths = [run(task) for task in tasks]
+        if threads > 1:
+            with ThreadPoolExecutor(max_workers=threads) as pool:
+                paths = list(pool.map(run, tasks))
+        else:
+            paths = [run(task) for task in tasks]
         shape = (data.n_folds, l1_ratios.size, Cs.size)
         self.Cs_, self.l1_ratios_ = Cs, l1_ratios
         self.classes_ = data.classes
@@ -414,7 +404,14 @@ class LogisticRegressionCV(ClassifierMixin, BaseEstimator):
     @staticmethod
     def _path(data: Any, k: int, Cs: np.ndarray, model: LogisticRegression,
               scorer: Callable[..., float] | None) -> _Path:
-        """Fit fold ``k`` at every C in order, each fit warm-started from the last; score each."""
+        """Fit fold ``k`` at every C in order, each fit warm-started from the last; score each.
+
+        The fold's model is quiet (``_quiet``): one warning after all folds says which fits
+        did not converge, and held-out levels new to the fold count zero without a warning
+        per fold and C. A flag on this model, not a warnings filter: filters are
+        process-wide, and folds (or two searches) run in threads.
+        """
+        model._quiet = True
         X_train, y_train, w_train, X_test, y_test, w_test = data.fold(k)
         coefs, scores, n_iter, converged = [], [], [], []
         for C in Cs:

@@ -9,7 +9,6 @@ solver call.
 from __future__ import annotations
 
 import math
-
 import numbers
 import sys
 import warnings
@@ -25,7 +24,7 @@ from noloop._xp import device_of, namespace, to_numpy
 from noloop.linear_model._in_memory import IN_MEMORY
 from noloop.linear_model._loss import log_softmax, sigmoid
 from noloop.linear_model._problem import Backend, Problem
-from noloop.linear_model._solvers import SOLVERS, SolverResult, solve
+from noloop.linear_model._solvers import NOT_FINITE_START, SOLVERS, SolverResult, solve
 
 __all__ = ["LogisticRegression"]
 
@@ -294,16 +293,12 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         result = solve(self.solver, problem.objective, coef, max_iter=self.max_iter,
                        tol=self.tol, learning_rate=self.learning_rate, callback=self._progress())
         if result.loss_history and not math.isfinite(result.loss_history[0]):
-            # in-memory X is checked cell by cell before the fit; Dask chunks are not (a
-            # pass of its own): NaN · 0 makes the first objective NaN, which tells the same
-            raise ValueError("`X` holds NaN or infinite values (the objective at the starting "
-                             "point is not finite): remove or impute those cells (a Dask "
-                             "DataFrame takes missing='impute')")
+            raise ValueError(NOT_FINITE_START)  # lbfgs (scipy's loop) logs without checking
         if result.diverged:  # as scikit-learn's SGD: a diverged fit is an error, not a model
             raise ValueError(f"{self.solver} {result.stop_reason}: lower `learning_rate`, or "
                              "use learning_rate='auto', which cannot diverge")
         self._set_fitted(problem, result)
-        if not result.converged:
+        if not result.converged and not getattr(self, "_quiet", False):
             warnings.warn(
                 f"{self.solver} did not converge: {result.stop_reason}. Increase `max_iter`, "
                 "scale the data (e.g. StandardScaler), or loosen `tol`.",

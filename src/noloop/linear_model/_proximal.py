@@ -33,7 +33,8 @@ import numpy as np
 from noloop._blas import one_blas_thread
 from noloop._xp import device_of, to_numpy
 from noloop.linear_model._objective import L1Penalty, Objective
-from noloop.linear_model._solvers import Callback, SolverResult, _quiet_second_blas, _slack
+from noloop.linear_model._solvers import (Callback, SolverResult, _quiet_second_blas, _slack,
+                                          check_finite_start)
 
 __all__ = ["newton_cd", "proximal_gradient", "quadratic_cd"]
 
@@ -158,6 +159,7 @@ def _centered_intercepts(coef: np.ndarray, objective: Objective) -> np.ndarray:
 def _record(result: SolverResult, value: float, optimality: float, *, tol: float,
             max_iter: int, callback: Callback | None) -> bool:
     """Log an iterate, report it, and say whether to stop (recording why)."""
+    check_finite_start(result, value)  # else a NaN step would halve forever
     result.loss_history.append(value)
     if callback is not None:
         callback(result.n_iter, value)

@@ -54,9 +54,23 @@ def _max_abs(array: Any, xp: Any) -> float:
     return float(xp.max(xp.abs(array)))
 
 
+# in-memory X is checked cell by cell before a fit; Dask chunks are not (a pass of its own):
+# NaN · 0 makes the first objective NaN, which tells the same
+NOT_FINITE_START = ("`X` holds NaN or infinite values (the objective at the starting point is "
+                    "not finite): remove or impute those cells (a Dask DataFrame takes "
+                    "missing='impute')")
+
+
+def check_finite_start(result: SolverResult, value: float) -> None:
+    """Raise before the first iterate is logged when its objective is NaN or infinite."""
+    if not result.loss_history and not math.isfinite(value):
+        raise ValueError(NOT_FINITE_START)
+
+
 def _record_iterate(result: SolverResult, value: float, grad: Any, xp: Any, *, tol: float,
                     max_iter: int, callback: Callback | None) -> bool:
     """Log an iterate's objective, report it, and say whether to stop (recording why)."""
+    check_finite_start(result, value)
     result.loss_history.append(value)
     if callback is not None:
         callback(result.n_iter, value)
