@@ -344,7 +344,10 @@ def test_cli_reads_a_file_r_wrote_with_na_values(noloop, tmp_path, penguin_csv, 
     kept = tmp_path / "kept.safetensors"
     kept.write_bytes(b"an earlier model")
     line = one_error_line(noloop("train", r_csv, "--target", "species", "--model", kept))
-    assert "'NA' is not a number" in line and "with --na-values NA" in line
+    assert "'NA' is not a number" in line and "with --na-values=NA" in line
+    line = one_error_line(noloop("train", r_csv, "--target", "species", "--model", kept,
+                                 "--na-values", "NA,"))
+    assert "expected texts separated by commas, such as NA,n/a; got 'NA,'" in line
     assert kept.read_bytes() == b"an earlier model"
     models = {}
     for name, data, options in [("empty cells", penguin_csv, []),
@@ -358,16 +361,26 @@ def test_cli_reads_a_file_r_wrote_with_na_values(noloop, tmp_path, penguin_csv, 
     for name in ("NA", "NA on Dask"):
         np.testing.assert_allclose(load_model(models[name]).coef_, reference.coef_, rtol=0,
                                    atol=1e-6)
+    # predict and evaluate read files as the model's training file was read (the model keeps
+    # its --na-values), on Dask too
     outputs = []
-    for data, options in [(penguin_csv, []), (r_csv, ["--na-values", "NA"])]:
+    for data, options in [(penguin_csv, []), (r_csv, []), (r_csv, ["--dask-above", "0"])]:
         outputs.append(tmp_path / f"p{len(outputs)}.csv")
         result = noloop("predict", models["NA"], data, "--output", outputs[-1], *options)
         assert result.returncode == 0, result.stderr
-    assert outputs[0].read_bytes() == outputs[1].read_bytes()
-    line = one_error_line(noloop("predict", models["NA"], r_csv, "--output", tmp_path / "x.csv"))
+    assert outputs[0].read_bytes() == outputs[1].read_bytes() == outputs[2].read_bytes()
+    evaluations = [noloop("evaluate", models["NA"], data, "--target", "species", "--json",
+                          *options).stdout
+                   for data, options in [(penguin_csv, []), (r_csv, []),
+                                         (r_csv, ["--dask-above", "0"])]]
+    assert json.loads(evaluations[0])["accuracy"] == json.loads(evaluations[1])["accuracy"] \
+        == json.loads(evaluations[2])["accuracy"]
+    # a model trained on empty cells meets 'NA': one error line with its line and the option
+    line = one_error_line(noloop("predict", models["empty cells"], r_csv, "--output",
+                                 tmp_path / "x.csv"))
     assert re.search(r"penguins_r\.csv: column 'bill_length_mm', line 5: 'NA' is not a number "
                      r"\(the column was numeric when the model was fitted\); read 'NA' as an "
-                     r"empty cell with --na-values NA", line), line
+                     r"empty cell with --na-values=NA", line), line
 
 
 def test_cli_cross_validates_a_table_fold_by_fold(noloop, tmp_path, penguin_csv):
@@ -533,11 +546,11 @@ def test_cli_on_dask_holds_out_the_same_rows_of_x_and_y(noloop, tmp_path, pengui
 
 @pytest.mark.parametrize("threshold, message", [
     ("1e18", r"column 'bill_length_mm', line 332: 'n/a' is not a number \(the column's other "
-             r"341 cells are numbers\); read 'n/a' as an empty cell with --na-values n/a, "
+             r"341 cells are numbers\); read 'n/a' as an empty cell with --na-values=n/a, "
              r"empty the cell\(s\) to impute them, or leave the column out with --drop "
              r"bill_length_mm"),
     ("0", r"column 'bill_length_mm': 1 cell\(s\) such as 'n/a' are not numbers \(the column's "
-          r"other 341 cells are numbers\); read 'n/a' as an empty cell with --na-values n/a"),
+          r"other 341 cells are numbers\); read 'n/a' as an empty cell with --na-values=n/a"),
 ], ids=["in memory", "dask"])
 def test_a_numeric_column_with_stray_text_is_refused_not_learned_as_levels(
         noloop, tmp_path, penguins, threshold, message):

@@ -21,6 +21,7 @@ import csv
 import functools
 import io
 import os
+import shlex
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
@@ -344,19 +345,25 @@ _MISSING_MARKERS = frozenset({"NA", "N/A", "n/a", "na", "NaN", "nan", "NAN", "nu
 
 
 def na_values_hint(cell: Any) -> str:
-    """``"read 'NA' as an empty cell with --na-values NA, "`` for a usual missing-value
-    marker, else ``""``: the start of the advice for a text cell among numbers."""
-    marker = "" if cell is None else str(cell).strip()
-    return (f"read {marker!r} as an empty cell with --na-values {marker}, "
+    """``"read 'NA' as an empty cell with --na-values=NA, "`` for a usual missing-value
+    marker, else ``""``: the start of the advice for a text cell among numbers.
+
+    Only an exact marker (pandas matches cells exactly: ``" NA"`` is not ``NA``), quoted
+    for the shell (``'#N/A'`` would start a comment, ``<NA>`` a redirection), after ``=``
+    (``-`` would read as an option).
+    """
+    marker = "" if cell is None else str(cell)
+    return (f"read {marker!r} as an empty cell with --na-values={shlex.quote(marker)}, "
             if marker in _MISSING_MARKERS else "")
 
 
 def refuse_text_in_numbers(frame: pd.DataFrame, columns: list[str], path: str,
-                           fmt: str) -> None:
+                           fmt: str, *, imputes: bool = True) -> None:
     """A text cell in a column a table model learned as numbers: one error naming its line.
 
-    Empty cells pass (the model imputes them); without this check the encoding
-    would name the cell but not its line, nor ``--na-values``.
+    Empty cells pass here (the model imputes them, or, when it does not, its encoding
+    refuses them); without this check the encoding would name the cell but not its
+    line, nor ``--na-values``.
     """
     import pandas as pd
 
@@ -370,8 +377,9 @@ def refuse_text_in_numbers(frame: pd.DataFrame, columns: list[str], path: str,
             cell = values.iloc[position]
             raise DataError(f"{path}: column {name!r}, {_line_of(frame, position, fmt)}: "
                             f"{cell!r} is not a number (the column was numeric when the model "
-                            f"was fitted); {na_values_hint(cell)}or empty the cell(s) to "
-                            "impute them")
+                            f"was fitted); {na_values_hint(cell)}"
+                            + ("or empty the cell(s) to impute them" if imputes
+                               else "or give it a number"))
 
 
 def _numeric_column(path: str, frame: pd.DataFrame, column: str, fmt: str) -> np.ndarray:

@@ -417,7 +417,8 @@ def add_reading_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("--na-values", type=_text_list, default=(), metavar="TEXT[,TEXT]",
                          help="CSV cells holding one of these texts are empty, in every column "
                               "(e.g. NA, as R writes a missing value); by default only an "
-                              "empty cell is")
+                              "empty cell is, or, for predict and evaluate, those the model "
+                              "was trained with")
 
 
 def _text_list(text: str) -> tuple[str, ...]:
@@ -609,7 +610,8 @@ def read_model_rows(args: argparse.Namespace, model: Any, *, allow_empty: bool =
     features = model_features(model)
     if hasattr(model, "encoding_"):  # a table model: its encoding reads text and empty cells
         require_model_columns(frame.columns, features, str(args.data))
-        refuse_text_in_numbers(frame, model.encoding_.numeric, str(args.data), fmt)
+        refuse_text_in_numbers(frame, model.encoding_.numeric, str(args.data), fmt,
+                               imputes=model.encoding_.missing == "impute")
         return frame, frame[features]
     X = pd.DataFrame(select_features(frame, features, str(args.data), fmt), columns=features)
     return frame, X

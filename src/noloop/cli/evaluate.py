@@ -43,6 +43,8 @@ def run(args: argparse.Namespace) -> int:
     if not sparse and args.target is None:
         raise UsageError("--target is required: name the column holding the labels")
     model, training = load_model(args.model, with_metrics=True)
+    # the texts read as empty cells in training, unless --na-values says otherwise
+    args.na_values = args.na_values or tuple(training.get("na_values", ()))
     args.quiet = args.json  # the line saying Dask is used must not break the JSON
     if sparse:
         X, y = read_sparse(args.data, n_features=args.n_features or model.n_features_in_,

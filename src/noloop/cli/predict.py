@@ -47,7 +47,8 @@ def run(args: argparse.Namespace) -> int:
     check_paths({"MODEL": args.model, "DATA": args.data}, {"--output": args.output},
                 folders={"--output"} if to_folder else ())
     output_format = None if to_folder else _output_format(args.output)
-    model = load_model(args.model)
+    model, training = load_model(args.model, with_metrics=True)
+    args.na_values = args.na_values or tuple(training.get("na_values", ()))
     if on_dask:
         # unseen levels: one warning line (from Dask's local threads; a cluster's workers
         # log theirs)

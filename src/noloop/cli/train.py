@@ -506,6 +506,8 @@ def _report_and_save(args: argparse.Namespace, model: Any, fits: dict[str, Any],
                              cov_type=covariance["cov_type"],
                              n_samples=covariance["n_samples"],
                              penalized=penalized(model), title=str(args.data)))
+    if args.na_values:  # predict and evaluate read new files as this one was read
+        metrics = {**metrics, "na_values": list(args.na_values)}
     save_model(model, args.model, metrics=metrics, covariance=covariance)
     say(args, f"model written to {args.model}")
     if picture is not None:

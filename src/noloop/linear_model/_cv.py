@@ -29,7 +29,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 
 from noloop._xp import to_numpy
-from noloop.linear_model._logistic import LogisticRegression, _check_params
+from noloop.linear_model._logistic import LogisticRegression, _check_params, set_encoding
 
 __all__ = ["LogisticRegressionCV", "chunk_folds"]
 
@@ -467,16 +467,7 @@ class LogisticRegressionCV(ClassifierMixin, BaseEstimator):
             self.feature_names_in_ = data.feature_names
         elif hasattr(self, "feature_names_in_"):
             del self.feature_names_in_
-        encoding = getattr(data, "encoding", None)
-        if encoding is not None:  # coef_ columns are the encoding's features, not input columns
-            self.encoding_ = encoding
-            self.feature_names_out_ = np.asarray(encoding.feature_names_out, dtype=object)
-            self.feature_names_in_ = np.asarray(encoding.columns, dtype=object)
-            self.n_features_in_ = len(encoding.columns)
-        else:
-            for name in ("encoding_", "feature_names_out_"):
-                if hasattr(self, name):
-                    delattr(self, name)
+        set_encoding(self, getattr(data, "encoding", None))
 
     # ------------------------------------------------------------- the model
 
@@ -526,9 +517,8 @@ class _InMemoryFolds:
 
     def __init__(self, estimator: LogisticRegressionCV, X: Any, y: Any,
                  sample_weight: Any) -> None:
-        from sklearn.model_selection import check_cv
         from sklearn.utils.multiclass import check_classification_targets
-        from sklearn.utils.validation import _check_sample_weight, validate_data
+        from sklearn.utils.validation import validate_data
 
         with np.errstate(over="ignore", invalid="ignore"):  # as LogisticRegression's validation
             X, y = validate_data(estimator, X, y, dtype=[np.float64, np.float32],
@@ -537,14 +527,22 @@ class _InMemoryFolds:
         self.X, self.y = X, y
         self.dtype = X.dtype
         self.feature_names = getattr(estimator, "feature_names_in_", None)
-        self.classes, self.indices = np.unique(y, return_inverse=True)
+        self._classes_weights_and_folds(estimator, sample_weight)
+
+    def _classes_weights_and_folds(self, estimator: LogisticRegressionCV,
+                                   sample_weight: Any) -> None:
+        """classes, indices, sample_weight and the folds, from the validated X and y."""
+        from sklearn.model_selection import check_cv
+        from sklearn.utils.validation import _check_sample_weight
+
+        self.classes, self.indices = np.unique(self.y, return_inverse=True)
         if self.classes.size < 2:
             raise ValueError("This solver needs samples of at least 2 classes in the data, but "
                              f"the data contains only one class: {self.classes[0]!r}")
         self.sample_weight = None if sample_weight is None else \
-            _check_sample_weight(sample_weight, X, dtype=X.dtype)
+            _check_sample_weight(sample_weight, self.X, dtype=self.dtype)
         cv = 5 if estimator.cv is None else estimator.cv
-        self.folds = list(check_cv(cv, y, classifier=True).split(X, y))
+        self.folds = list(check_cv(cv, self.y, classifier=True).split(self.X, self.y))
         self.n_folds = len(self.folds)
 
     def class_weight(self, class_weight: Any) -> Any:
@@ -582,9 +580,8 @@ class _TableFolds(_InMemoryFolds):
 
     def __init__(self, estimator: LogisticRegressionCV, X: Any, y: Any,
                  sample_weight: Any) -> None:
-        from sklearn.model_selection import check_cv
         from sklearn.utils.multiclass import check_classification_targets
-        from sklearn.utils.validation import _check_sample_weight, column_or_1d
+        from sklearn.utils.validation import column_or_1d
 
         from noloop.linear_model._categorical import TableEncoding, _as_frame
 
@@ -599,15 +596,7 @@ class _TableFolds(_InMemoryFolds):
         self.X, self.y = frame, np.asarray(y)
         self.dtype = np.dtype(np.float64)
         self.feature_names = np.asarray(self.encoding.columns, dtype=object)
-        self.classes, self.indices = np.unique(self.y, return_inverse=True)
-        if self.classes.size < 2:
-            raise ValueError("This solver needs samples of at least 2 classes in the data, but "
-                             f"the data contains only one class: {self.classes[0]!r}")
-        self.sample_weight = None if sample_weight is None else \
-            _check_sample_weight(sample_weight, frame, dtype=np.float64)
-        cv = 5 if estimator.cv is None else estimator.cv
-        self.folds = list(check_cv(cv, self.y, classifier=True).split(frame, self.y))
-        self.n_folds = len(self.folds)
+        self._classes_weights_and_folds(estimator, sample_weight)
         self._columns = {name: j for j, name in enumerate(self.encoding.feature_names_out)}
 
     def fold(self, k: int) -> tuple[Any, ...]:

@@ -433,15 +433,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self.loss_history_ = list(loss_history)
         self.converged_ = converged
         self.stop_reason_ = stop_reason
-        if encoding is not None:  # a table: coef_ columns are encoded features, not input columns
-            self.encoding_ = encoding
-            self.feature_names_out_ = np.asarray(encoding.feature_names_out, dtype=object)
-            self.feature_names_in_ = np.asarray(encoding.columns, dtype=object)
-            self.n_features_in_ = len(encoding.columns)
-        else:
-            for name in ("encoding_", "feature_names_out_"):
-                if hasattr(self, name):
-                    delattr(self, name)
+        set_encoding(self, encoding)
 
     # ------------------------------------------------------------ inference
 
@@ -646,6 +638,20 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
         """Mean accuracy of ``predict(X)`` against ``y`` (weighted by ``sample_weight``)."""
         return _backend(X, self).accuracy(self.predict(X), y, sample_weight)
+
+
+def set_encoding(estimator: Any, encoding: Any) -> None:
+    """A table's encoding on a fitted estimator (its ``coef_`` columns are the encoding's
+    features, not input columns), or, for None, no trace of an earlier table fit."""
+    if encoding is not None:
+        estimator.encoding_ = encoding
+        estimator.feature_names_out_ = np.asarray(encoding.feature_names_out, dtype=object)
+        estimator.feature_names_in_ = np.asarray(encoding.columns, dtype=object)
+        estimator.n_features_in_ = len(encoding.columns)
+        return
+    for name in ("encoding_", "feature_names_out_"):
+        if hasattr(estimator, name):
+            delattr(estimator, name)
 
 
 def _backend(X: Any, model: Any = None, *, fitting: bool = False) -> Backend:
