@@ -37,7 +37,7 @@ def check_options(args: argparse.Namespace) -> None:
     if args.learning_rates:
         raise UsageError("--cv chooses C; it cannot also compare --learning-rates")
     if args.penalty == "none":
-        raise UsageError("--cv chooses the strength of the L2 penalty; it cannot go with "
+        raise UsageError("--cv chooses the strength of the penalty; it cannot go with "
                          "--penalty none")
     if getattr(args, "C_given", False):
         raise UsageError(f"--cv chooses C; leave out --C {args.C:g}")
