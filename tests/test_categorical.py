@@ -348,6 +348,10 @@ def test_cli_reads_a_file_r_wrote_with_na_values(noloop, tmp_path, penguin_csv, 
     line = one_error_line(noloop("train", r_csv, "--target", "species", "--model", kept,
                                  "--na-values", "NA,"))
     assert "expected texts separated by commas, such as NA,n/a; got 'NA,'" in line
+    penguins.to_parquet(tmp_path / "penguins.parquet", index=False)
+    line = one_error_line(noloop("train", tmp_path / "penguins.parquet", "--target", "species",
+                                 "--model", kept, "--na-values", "NA"))
+    assert "--na-values names texts in CSV cells; " in line and "is parquet" in line
     assert kept.read_bytes() == b"an earlier model"
     models = {}
     for name, data, options in [("empty cells", penguin_csv, []),

@@ -47,6 +47,7 @@ __all__ = [
     "dask_kind",
     "dask_client",
     "read_model_rows",
+    "refuse_na_values_off_csv",
 ]
 
 # what a user can cause: one ``error:`` line and status 2 (``DataError`` is a ValueError)
@@ -419,6 +420,23 @@ def add_reading_options(command: argparse.ArgumentParser) -> None:
                               "(e.g. NA, as R writes a missing value); by default only an "
                               "empty cell is, or, for predict and evaluate, those the model "
                               "was trained with")
+
+
+def refuse_na_values_off_csv(args: argparse.Namespace) -> None:
+    """An explicit --na-values on a file that is not CSV is a usage error, not ignored:
+    Parquet, .npy and sparse files hold missing values as such, not as texts."""
+    from noloop.sparse_files import is_sparse_file
+    from noloop.tables import DataError
+
+    if not args.na_values:
+        return
+    try:
+        kind = "sparse" if is_sparse_file(str(args.data)) else dask_kind(args)
+    except DataError:
+        return  # the command says what is wrong with DATA when it reads it
+    if kind != "csv":
+        raise UsageError(f"--na-values names texts in CSV cells; {args.data} is {kind}, which "
+                         "keeps missing values as such: leave the option out")
 
 
 def _text_list(text: str) -> tuple[str, ...]:

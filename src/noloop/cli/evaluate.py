@@ -36,12 +36,13 @@ def run(args: argparse.Namespace) -> int:
     from noloop.persistence import load_model
     from noloop.tables import evaluation_labels, table_format
 
-    from noloop.cli._common import UsageError
+    from noloop.cli._common import UsageError, refuse_na_values_off_csv
     from noloop.sparse_files import is_sparse_file, read_sparse
 
     sparse = is_sparse_file(args.data)
     if not sparse and args.target is None:
         raise UsageError("--target is required: name the column holding the labels")
+    refuse_na_values_off_csv(args)
     model, training = load_model(args.model, with_metrics=True)
     # the texts read as empty cells in training, unless --na-values says otherwise
     args.na_values = args.na_values or tuple(training.get("na_values", ()))

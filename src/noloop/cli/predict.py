@@ -8,7 +8,8 @@ from typing import Any
 
 from noloop.cli._common import (UsageError, add_chatter, add_dask_options, add_reading_options,
                                 check_paths, dask_client, dask_kind,
-                                read_model_rows, say, use_dask, warnings_as_lines)
+                                read_model_rows, refuse_na_values_off_csv, say, use_dask,
+                                warnings_as_lines)
 from noloop.sparse_files import add_sparse_options, is_sparse_file, read_sparse
 
 __all__ = ["add_parser", "run"]
@@ -47,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
     check_paths({"MODEL": args.model, "DATA": args.data}, {"--output": args.output},
                 folders={"--output"} if to_folder else ())
     output_format = None if to_folder else _output_format(args.output)
+    refuse_na_values_off_csv(args)
     model, training = load_model(args.model, with_metrics=True)
     args.na_values = args.na_values or tuple(training.get("na_values", ()))
     if on_dask:

@@ -12,7 +12,8 @@ from noloop.cli._common import (Progress, UsageError, add_chatter, add_dask_opti
                                 add_reading_options, check_paths, dask_client, dask_kind,
                                 in_option_words,
                                 metrics_line, non_negative_int, non_negative_number,
-                                option_type, positive_int, positive_number, say, use_dask,
+                                option_type, positive_int, positive_number,
+                                refuse_na_values_off_csv, say, use_dask,
                                 warnings_as_lines)
 from noloop.sparse_files import add_sparse_options, is_sparse_file, read_sparse
 
@@ -248,6 +249,7 @@ def _check_options(args: argparse.Namespace) -> None:
     from noloop.cli.train_cv import check_options as check_cv_options
 
     check_cv_options(args)
+    refuse_na_values_off_csv(args)
     check_paths({"DATA": args.data}, {"--model": args.model, "--plot": args.plot})
 
 
