@@ -86,10 +86,10 @@ def one_read_seconds(*arrays: np.ndarray, repeat: int = 7) -> float:
 
     The bytes are summed as 8-byte integers on every numba thread, so the
     pass is bound by memory bandwidth (or by the cache's, for arrays that fit
-    in it), as a kernel reading the same arrays on the same threads is at best. (``X.sum()`` is one thread, and a float sum in
-    order is bound by the add's latency: both measured 1.3-2.3x slower on
-    this project's 2-core machine, which made every figure in reads look
-    better than it was.)
+    in it), as a kernel reading the same arrays on the same threads is at
+    best. (``X.sum()`` is one thread, and a float sum in order is bound by the
+    add's latency: both measured 1.3-2.3x slower on this project's 2-core
+    machine, which made every figure in reads look better than it was.)
 
     Parameters
     ----------

@@ -48,6 +48,7 @@ __all__ = [
     "dask_client",
     "read_model_rows",
     "refuse_na_values_off_csv",
+    "load_model_to_read",
 ]
 
 # what a user can cause: one ``error:`` line and status 2 (``DataError`` is a ValueError)
@@ -437,6 +438,17 @@ def refuse_na_values_off_csv(args: argparse.Namespace) -> None:
     if kind != "csv":
         raise UsageError(f"--na-values names texts in CSV cells; {args.data} is {kind}, which "
                          "keeps missing values as such: leave the option out")
+
+
+def load_model_to_read(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
+    """(the model ``args.model``, its stored training metrics), with ``args.na_values``
+    defaulting to the texts the model's training file was read with (predict, evaluate)."""
+    from noloop.persistence import load_model
+
+    refuse_na_values_off_csv(args)
+    model, training = load_model(args.model, with_metrics=True)
+    args.na_values = args.na_values or tuple(training.get("na_values", ()))
+    return model, training
 
 
 def _text_list(text: str) -> tuple[str, ...]:

@@ -33,19 +33,15 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from noloop.metrics import classification_metrics
-    from noloop.persistence import load_model
     from noloop.tables import evaluation_labels, table_format
 
-    from noloop.cli._common import UsageError, refuse_na_values_off_csv
+    from noloop.cli._common import UsageError, load_model_to_read
     from noloop.sparse_files import is_sparse_file, read_sparse
 
     sparse = is_sparse_file(args.data)
     if not sparse and args.target is None:
         raise UsageError("--target is required: name the column holding the labels")
-    refuse_na_values_off_csv(args)
-    model, training = load_model(args.model, with_metrics=True)
-    # the texts read as empty cells in training, unless --na-values says otherwise
-    args.na_values = args.na_values or tuple(training.get("na_values", ()))
+    model, training = load_model_to_read(args)
     args.quiet = args.json  # the line saying Dask is used must not break the JSON
     if sparse:
         X, y = read_sparse(args.data, n_features=args.n_features or model.n_features_in_,

@@ -8,7 +8,7 @@ from typing import Any
 
 from noloop.cli._common import (UsageError, add_chatter, add_dask_options, add_reading_options,
                                 check_paths, dask_client, dask_kind,
-                                read_model_rows, refuse_na_values_off_csv, say, use_dask,
+                                load_model_to_read, read_model_rows, say, use_dask,
                                 warnings_as_lines)
 from noloop.sparse_files import add_sparse_options, is_sparse_file, read_sparse
 
@@ -40,7 +40,6 @@ def run(args: argparse.Namespace) -> int:
     The output is checked (its folder, its format, that it is neither input)
     before the model or the data is read, and written once every row is predicted.
     """
-    from noloop.persistence import load_model
     from noloop.tables import write_table
 
     on_dask = args.output != "-" and use_dask(args)
@@ -48,9 +47,7 @@ def run(args: argparse.Namespace) -> int:
     check_paths({"MODEL": args.model, "DATA": args.data}, {"--output": args.output},
                 folders={"--output"} if to_folder else ())
     output_format = None if to_folder else _output_format(args.output)
-    refuse_na_values_off_csv(args)
-    model, training = load_model(args.model, with_metrics=True)
-    args.na_values = args.na_values or tuple(training.get("na_values", ()))
+    model, _ = load_model_to_read(args)
     if on_dask:
         # unseen levels: one warning line (from Dask's local threads; a cluster's workers
         # log theirs)

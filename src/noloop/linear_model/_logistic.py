@@ -8,7 +8,6 @@ solver call.
 
 from __future__ import annotations
 
-import math
 import numbers
 import sys
 import warnings
@@ -24,7 +23,7 @@ from noloop._xp import device_of, namespace, to_numpy
 from noloop.linear_model._in_memory import IN_MEMORY
 from noloop.linear_model._loss import log_softmax, sigmoid
 from noloop.linear_model._problem import Backend, Problem
-from noloop.linear_model._solvers import NOT_FINITE_START, SOLVERS, SolverResult, solve
+from noloop.linear_model._solvers import SOLVERS, SolverResult, solve
 
 __all__ = ["LogisticRegression"]
 
@@ -292,8 +291,6 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         coef = self._initial_coef(problem)
         result = solve(self.solver, problem.objective, coef, max_iter=self.max_iter,
                        tol=self.tol, learning_rate=self.learning_rate, callback=self._progress())
-        if result.loss_history and not math.isfinite(result.loss_history[0]):
-            raise ValueError(NOT_FINITE_START)  # lbfgs (scipy's loop) logs without checking
         if result.diverged:  # as scikit-learn's SGD: a diverged fit is an error, not a model
             raise ValueError(f"{self.solver} {result.stop_reason}: lower `learning_rate`, or "
                              "use learning_rate='auto', which cannot diverge")

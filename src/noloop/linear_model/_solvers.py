@@ -231,6 +231,7 @@ def lbfgs(
 
     start = to_numpy(coef).astype(np.float64).ravel()
     first_value = fun(start)[0]
+    check_finite_start(SolverResult(coef=coef, n_iter=0), first_value)
     history.append(first_value)
     if callback is not None:
         callback(0, first_value)
